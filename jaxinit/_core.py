@@ -1,0 +1,295 @@
+"""The initializer protocol: key, shape and dtype handling, and parameter validation.
+
+Every jaxinit initializer is called as ``init(key, shape, dtype=None, **ctx)``. The
+checks on those arguments and on constructor parameters live here, once, so that
+every initializer rejects bad input with the same kind of message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike, DTypeLike
+
+Shape = int | Sequence[int]
+
+
+class Initializer(Protocol):
+    """What every jaxinit initializer is: ``init(key, shape, dtype=None, **ctx)``.
+
+    Positional ``(key, shape, dtype)`` is the ``jax.nn.initializers`` and Flax
+    ``kernel_init`` calling convention; ``ctx`` holds named context arrays (such as
+    ``distances``) that initializers which do not use them ignore.
+    """
+
+    def __call__(self, key: ArrayLike, shape: Shape, dtype: DTypeLike | None = None, **ctx: Any) -> jax.Array: ...
+
+
+# --- parameter rules -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A constraint on a numeric constructor parameter.
+
+    ``text`` completes the sentence "<param> must be ...". ``allows_infinite`` lets
+    ±inf through (the bounds of a truncated normal); NaN is never accepted.
+    """
+
+    text: str
+    holds: Callable[[np.ndarray], np.ndarray]
+    allows_infinite: bool = False
+
+
+REAL = Rule("a real number", lambda v: np.ones(v.shape, bool))
+NONNEGATIVE = Rule(">= 0", lambda v: v >= 0)
+POSITIVE = Rule("> 0", lambda v: v > 0)
+PROBABILITY = Rule("in [0, 1]", lambda v: (v >= 0) & (v <= 1))
+BOUND = Rule("a real number or +-inf", lambda v: np.ones(v.shape, bool), allows_infinite=True)
+
+
+def is_traced(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+def _show_bad(values: np.ndarray, bad: np.ndarray) -> str:
+    if values.ndim == 0:
+        return repr(values.item())
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{values[index].item()!r} at index {index}"
+
+
+def _as_numbers(name: str, param: str, value: Any) -> np.ndarray:
+    try:
+        values = np.asarray(value)
+    except Exception:  # anything numpy cannot read is reported by the check below
+        values = np.asarray(None)
+    if values.dtype == object or not (
+        np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name}: {param} must be a number or an array of numbers, got {value!r}")
+    return values
+
+
+def validate(
+    name: str,
+    params: Mapping[str, Any],
+    rules: Mapping[str, Rule],
+    ordered: tuple[str, str] | None = None,
+) -> None:
+    """Checks concrete parameters against their rules; traced ones pass untouched.
+
+    Raises:
+      TypeError: a parameter is not numeric.
+      ValueError: a parameter breaks its rule, or ``ordered=(low, high)`` is given
+        and ``low < high`` fails somewhere.
+    """
+    for param, rule in rules.items():
+        value = params[param]
+        if value is None or is_traced(value):
+            continue
+        values = _as_numbers(name, param, value)
+        nan = np.isnan(values) if np.issubdtype(values.dtype, np.floating) else np.zeros(values.shape, bool)
+        infinite = np.isinf(values) & ~nan if np.issubdtype(values.dtype, np.floating) else nan
+        if nan.any():
+            raise ValueError(f"{name}: {param} must not be NaN, got {_show_bad(values, nan)}")
+        if infinite.any() and not rule.allows_infinite:
+            raise ValueError(f"{name}: {param} must be finite, got {_show_bad(values, infinite)}")
+        ok = rule.holds(values)
+        if not ok.all():
+            raise ValueError(f"{name}: {param} must be {rule.text}, got {_show_bad(values, ~ok)}")
+    if ordered is None:
+        return
+    low_name, high_name = ordered
+    low, high = params[low_name], params[high_name]
+    if low is None or high is None or is_traced(low) or is_traced(high):
+        return
+    low, high = np.asarray(low), np.asarray(high)
+    try:
+        ok = low < high
+    except ValueError:
+        raise ValueError(
+            f"{name}: {low_name} (shape {low.shape}) and {high_name} (shape {high.shape}) must broadcast together"
+        ) from None
+    if not np.all(ok):
+        index = np.argwhere(~np.broadcast_to(ok, np.shape(ok)))[0] if np.ndim(ok) else ()
+        lo = np.broadcast_to(low, np.shape(ok))[tuple(index)].item()
+        hi = np.broadcast_to(high, np.shape(ok))[tuple(index)].item()
+        where = f" at index {tuple(int(i) for i in index)}" if np.ndim(ok) else ""
+        raise ValueError(f"{name}: {low_name} must be < {high_name}, got {low_name}={lo!r}, {high_name}={hi!r}{where}")
+
+
+# --- call arguments --------------------------------------------------------------
+
+
+def check_key(name: str, key: Any) -> jax.Array:
+    """Accepts one typed key (``jax.random.key``) or one legacy uint32 key."""
+    dtype = getattr(key, "dtype", None)
+    key_shape = getattr(key, "shape", None)
+    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+        if key_shape == ():
+            return key
+        raise TypeError(
+            f"{name}: key must be a single PRNG key, got a batch of keys with shape {key_shape}; "
+            "use jax.vmap(init, in_axes=(0, None)) to initialise once per key"
+        )
+    if dtype == np.uint32 and key_shape is not None and len(key_shape) == 1:
+        return key
+    shown = f"{type(key).__name__} with shape {key_shape} and dtype {dtype}" if dtype is not None else repr(key)
+    raise TypeError(f"{name}: key must be a PRNG key such as jax.random.key(0) or jax.random.PRNGKey(0), got {shown}")
+
+
+def canonical_shape(name: str, shape: Any) -> tuple[int, ...]:
+    """``int`` -> ``(n,)``; any sequence of ints -> tuple; negative sizes are errors."""
+    try:
+        dims = (operator.index(shape),) if not isinstance(shape, Sequence) else tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"{name}: shape must be an int or a sequence of ints, got {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{name}: shape must not contain negative sizes, got {dims}")
+    return dims
+
+
+def resolve_dtype(name: str, dtype: DTypeLike | None, any_dtype: bool = False) -> tuple[np.dtype, np.dtype]:
+    """Returns ``(output dtype, dtype to sample in)``.
+
+    ``None`` means JAX's default float. Half-precision outputs are sampled in float32
+    and cast, so their distribution is the float32 one rounded.
+    """
+    default = jax.dtypes.canonicalize_dtype(float)
+    if dtype is None:
+        return default, default
+    try:
+        dtype = jax.dtypes.canonicalize_dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: dtype must be a floating dtype such as jnp.float32, got {dtype!r}") from None
+    if not jnp.issubdtype(dtype, jnp.floating):
+        if any_dtype:
+            return dtype, default
+        raise TypeError(
+            f"{name}: dtype must be a floating dtype (float32, float64, bfloat16, float16), got {dtype}; "
+            "integer and bool outputs come only from bernoulli"
+        )
+    return dtype, (np.dtype(np.float32) if dtype.itemsize < 4 else dtype)
+
+
+def _prepare_param(name: str, param: str, value: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    """Casts a numeric parameter to the sampling dtype and lifts it to ``len(shape)`` dims.
+
+    Lifting the rank here keeps samplers free of implicit rank promotion, and the
+    broadcast check stops a parameter from silently enlarging the output.
+    """
+    if value is None:
+        return None
+    array = jnp.asarray(value, dtype)
+    if array.ndim == 0:
+        return array
+    if not _broadcasts_to(array.shape, shape):
+        raise ValueError(
+            f"{name}: {param} has shape {array.shape}, which does not broadcast to the requested shape {shape}"
+        )
+    return array.reshape((1,) * (len(shape) - array.ndim) + array.shape)
+
+
+def _broadcasts_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    if len(source) > len(target):
+        return False
+    return all(d in (1, t) for d, t in zip(reversed(source), reversed(target)))
+
+
+# --- the concrete initializer ----------------------------------------------------
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
+        if value.size <= 4:
+            return repr(np.asarray(value).tolist())
+        return f"{value.dtype}{list(value.shape)}"
+    if is_traced(value):
+        return f"<traced {value.dtype}{list(value.shape)}>"
+    return str(value) if "brainunit" in sys.modules and type(value).__name__ == "Quantity" else repr(value)
+
+
+class ParametricInitializer:
+    """An initializer defined by a sampling function and named parameters.
+
+    ``sampler(key, shape, dtype, **params)`` receives a checked key, a tuple shape,
+    the dtype to sample in and the parameters already cast to it. Holding the
+    sampler as a module-level function (not a closure) is what makes initializers
+    picklable; holding the parameters by name is what gives the readable ``repr``.
+    """
+
+    __slots__ = ("name", "sampler", "params", "shown", "unit", "any_dtype")
+
+    def __init__(
+        self,
+        name: str,
+        sampler: Callable[..., jax.Array],
+        params: Mapping[str, Any],
+        *,
+        shown: Mapping[str, Any] | None = None,
+        unit: Any = None,
+        any_dtype: bool = False,
+    ):
+        self.name = name
+        self.sampler = sampler
+        self.params = dict(params)
+        self.shown = dict(params if shown is None else shown)
+        self.unit = unit
+        self.any_dtype = any_dtype
+
+    def __call__(self, key: ArrayLike, shape: Shape, dtype: DTypeLike | None = None, **ctx: Any) -> jax.Array:
+        key = check_key(self.name, key)
+        shape = canonical_shape(self.name, shape)
+        dtype, sample_dtype = resolve_dtype(self.name, dtype, self.any_dtype)
+        params = {p: _prepare_param(self.name, p, v, shape, sample_dtype) for p, v in self.params.items()}
+        out = self.sampler(key, shape, sample_dtype, **params).astype(dtype)
+        if self.unit is not None:
+            from jaxinit import units
+
+            return units.attach(out, self.unit)
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{p}={_show_value(v)}" for p, v in self.shown.items())
+        return f"{self.name}({args})"
+
+    def __getstate__(self):
+        return {slot: getattr(self, slot) for slot in self.__slots__}
+
+    def __setstate__(self, state):
+        for slot, value in state.items():
+            setattr(self, slot, value)
+
+
+def build(
+    name: str,
+    sampler: Callable[..., jax.Array],
+    params: Mapping[str, Any],
+    *,
+    rules: Mapping[str, Rule],
+    dimensional: tuple[str, ...] = (),
+    ordered: tuple[str, str] | None = None,
+    any_dtype: bool = False,
+) -> ParametricInitializer:
+    """Validates ``params`` (after unit conversion) and returns the initializer.
+
+    ``dimensional`` names the parameters that may carry physical units. Quantities
+    can only exist once the user has imported brainunit, so unit-free use never
+    imports it.
+    """
+    unit = None
+    plain = dict(params)
+    if dimensional and "brainunit" in sys.modules:
+        from jaxinit import units
+
+        plain, unit = units.split_units(name, params, dimensional)
+    validate(name, plain, rules, ordered)
+    return ParametricInitializer(name, sampler, plain, shown=params, unit=unit, any_dtype=any_dtype)

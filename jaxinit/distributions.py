@@ -1,0 +1,406 @@
+"""Initializers that draw every element independently from one distribution.
+
+Each constructor validates its parameters, then returns an initializer
+``init(key, shape, dtype=None, **ctx)``. Parameters may be numbers, arrays that
+broadcast to the requested shape (one value per element or per column), tracers
+(to ``vmap`` over a hyperparameter) or brainunit Quantities (the result is then a
+Quantity in the unit of the first dimensional parameter).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.scipy.special import log_ndtr, ndtri
+from jax.typing import ArrayLike
+
+from jaxinit import _core
+from jaxinit._core import BOUND, NONNEGATIVE, POSITIVE, PROBABILITY, REAL, ParametricInitializer
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _constant(key, shape, dtype, *, value):
+    return jnp.broadcast_to(value, shape)
+
+
+def constant(value: ArrayLike) -> ParametricInitializer:
+    """Fills the array with ``value``.
+
+    Args:
+      value: a number, an array broadcastable to the requested shape, or a Quantity.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``; the key is accepted
+      and unused.
+
+    Example:
+      >>> import jax
+      >>> constant(0.5)(jax.random.key(0), (2, 3))
+      Array([[0.5, 0.5, 0.5],
+             [0.5, 0.5, 0.5]], dtype=float32)
+    """
+    return _core.build("constant", _constant, {"value": value}, rules={"value": REAL}, dimensional=("value",))
+
+
+zeros = constant(0.0)
+"""A ready initializer filling with 0.0 (``jax.nn.initializers.zeros`` semantics)."""
+
+ones = constant(1.0)
+"""A ready initializer filling with 1.0 (``jax.nn.initializers.ones`` semantics)."""
+
+
+def _uniform(key, shape, dtype, *, low, high):
+    return jax.random.uniform(key, shape, dtype, low, high)
+
+
+def uniform(low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitializer:
+    """Uniform on ``[low, high)``.
+
+    Args:
+      low: lower bound (inclusive); a number, array or Quantity.
+      high: upper bound (exclusive); must exceed ``low``.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: a bound is not finite, or ``low >= high``.
+
+    Example:
+      >>> import jax
+      >>> x = uniform(-1.0, 1.0)(jax.random.key(0), (10_000,))
+      >>> bool(x.min() >= -1.0), bool(x.max() < 1.0), round(float(x.mean()), 1)
+      (True, True, 0.0)
+    """
+    return _core.build(
+        "uniform",
+        _uniform,
+        {"low": low, "high": high},
+        rules={"low": REAL, "high": REAL},
+        dimensional=("low", "high"),
+        ordered=("low", "high"),
+    )
+
+
+def _normal(key, shape, dtype, *, mean, std):
+    return mean + std * jax.random.normal(key, shape, dtype)
+
+
+def normal(mean: ArrayLike = 0.0, std: ArrayLike = 1.0) -> ParametricInitializer:
+    """Normal ``N(mean, std²)``.
+
+    Args:
+      mean: the mean; a number, array or Quantity.
+      std: the standard deviation, ``>= 0`` (0 gives the constant ``mean``).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: ``std < 0`` or a parameter is not finite.
+
+    Example:
+      >>> import jax
+      >>> x = normal(0.5, 0.1)(jax.random.key(0), (100_000,))
+      >>> round(float(x.mean()), 2), round(float(x.std()), 2)
+      (0.5, 0.1)
+    """
+    return _core.build(
+        "normal",
+        _normal,
+        {"mean": mean, "std": std},
+        rules={"mean": REAL, "std": NONNEGATIVE},
+        dimensional=("mean", "std"),
+    )
+
+
+def _open_uniform(key, shape, dtype):
+    """Uniform on the open interval (0, 1): bin midpoints, so never 0 or 1.
+
+    The smallest value is 2**-(mantissa bits + 1) rather than 0, which keeps the
+    inverse-CDF transforms finite without clipping.
+    """
+    mantissa_bits = jnp.finfo(dtype).nmant
+    word = jnp.uint32 if jnp.dtype(dtype).itemsize <= 4 else jnp.uint64
+    bits = jax.random.bits(key, shape, word)
+    top = lax.shift_right_logical(bits, jnp.asarray(jnp.iinfo(word).bits - mantissa_bits, word))
+    return (top.astype(dtype) + 0.5) * jnp.asarray(2.0**-mantissa_bits, dtype)
+
+
+def _inverse_log_ndtr(log_p):
+    """``x`` with ``log Φ(x) = log_p`` for ``log_p`` so small that ``exp(log_p)`` underflows.
+
+    Starts from the asymptotic ``log Φ(x) ≈ -x²/2 - log(-x) - log √(2π)`` and takes
+    two Newton steps on ``log Φ`` (its slope is the inverse Mills ratio), which
+    reaches working precision from ``log_p ≈ -70`` to beyond ``-5000``.
+    """
+    t = -2.0 * log_p - 2.0 * _LOG_SQRT_2PI
+    x = -jnp.sqrt(t - jnp.log(t))
+    for _ in range(2):
+        log_cdf = log_ndtr(x)
+        slope = jnp.exp(-0.5 * x * x - _LOG_SQRT_2PI - log_cdf)
+        x = x - (log_cdf - log_p) / slope
+    return x
+
+
+def _truncated_normal(key, shape, dtype, *, mean, std, low, high):
+    inf = jnp.asarray(jnp.inf, dtype)
+    a = -inf if low is None else (low - mean) / std
+    b = inf if high is None else (high - mean) / std
+    # Sample the mirror image when the interval leans right, so that the far end of
+    # the interval is always the left tail, where log Φ keeps full precision.
+    flip = a > -b
+    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
+    log_lo, log_hi = log_ndtr(lo), log_ndtr(hi)
+    cdf_lo, cdf_hi = jnp.exp(log_lo), jnp.exp(log_hi)
+    u = _open_uniform(key, shape, dtype)
+    p = cdf_lo + u * (cdf_hi - cdf_lo)
+    # Below p_min ndtri loses accuracy (and Φ underflows entirely past ~13σ in
+    # float32); those elements are inverted in log space instead.
+    p_min = jnp.finfo(dtype).tiny ** 0.75
+
+    def deep_tail():
+        log_p = log_hi + jnp.log(u + (1 - u) * jnp.exp(log_lo - log_hi))
+        return jnp.where(p < p_min, _inverse_log_ndtr(jnp.minimum(log_p, math.log(p_min))), ndtri(p))
+
+    x = lax.cond(jnp.any(p < p_min), deep_tail, lambda: ndtri(p))
+    z = jnp.where(flip, -jnp.clip(x, lo, hi), jnp.clip(x, lo, hi))
+    return mean + std * z
+
+
+def truncated_normal(
+    mean: ArrayLike = 0.0, std: ArrayLike = 1.0, low: ArrayLike | None = None, high: ArrayLike | None = None
+) -> ParametricInitializer:
+    """Normal ``N(mean, std²)`` conditioned on ``low <= x <= high`` (absolute bounds).
+
+    A true truncated normal, not clipping: no mass piles up at the bounds. It is
+    sampled by inverting the CDF in log space, so it stays exact far in the tail
+    (bounds at ``mean + 20 std`` give values in that interval, with the density of
+    ``scipy.stats.truncnorm``), where ``jax.random.truncated_normal`` returns the
+    bound or ``inf``.
+
+    Args:
+      mean: mean of the normal before truncation; a number, array or Quantity.
+      std: its standard deviation, ``> 0``.
+      low: lower bound, or ``None`` (or ``-inf``) for no lower bound.
+      high: upper bound, or ``None`` (or ``inf``) for no upper bound; must exceed
+        ``low`` when both are given.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: ``std <= 0``, ``low >= high``, or a parameter is NaN.
+
+    Example:
+      >>> import jax
+      >>> x = truncated_normal(0.0, 1.0, low=8.0, high=9.0)(jax.random.key(0), (10_000,))
+      >>> bool(x.min() >= 8.0), bool(x.max() <= 9.0), round(float(x.mean()), 2)
+      (True, True, 8.12)
+    """
+    return _core.build(
+        "truncated_normal",
+        _truncated_normal,
+        {"mean": mean, "std": std, "low": low, "high": high},
+        rules={"mean": REAL, "std": POSITIVE, "low": BOUND, "high": BOUND},
+        dimensional=("mean", "std", "low", "high"),
+        ordered=("low", "high"),
+    )
+
+
+def _lognormal(key, shape, dtype, *, mean, std):
+    sigma2 = jnp.log1p(jnp.square(std / mean))
+    mu = jnp.log(mean) - 0.5 * sigma2
+    return jnp.exp(mu + jnp.sqrt(sigma2) * jax.random.normal(key, shape, dtype))
+
+
+def lognormal(mean: ArrayLike, std: ArrayLike) -> ParametricInitializer:
+    """Log-normal with the given mean and standard deviation of the result.
+
+    ``mean`` and ``std`` describe the values themselves (linear space), the way a
+    synaptic weight is usually specified; the underlying normal has
+    ``σ² = ln(1 + std²/mean²)`` and ``μ = ln(mean) − σ²/2``.
+
+    Args:
+      mean: mean of the result, ``> 0``; a number, array or Quantity.
+      std: standard deviation of the result, ``>= 0``.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``; all values are ``> 0``.
+
+    Raises:
+      ValueError: ``mean <= 0``, ``std < 0`` or a parameter is not finite.
+
+    Example:
+      >>> import jax
+      >>> x = lognormal(1.0, 0.5)(jax.random.key(0), (200_000,))
+      >>> round(float(x.mean()), 2), round(float(x.std()), 1), bool(x.min() > 0)
+      (1.0, 0.5, True)
+    """
+    return _core.build(
+        "lognormal",
+        _lognormal,
+        {"mean": mean, "std": std},
+        rules={"mean": POSITIVE, "std": NONNEGATIVE},
+        dimensional=("mean", "std"),
+    )
+
+
+def _gamma(key, shape, dtype, *, concentration, scale):
+    return scale * jax.random.gamma(key, concentration, shape, dtype)
+
+
+def gamma(concentration: ArrayLike, scale: ArrayLike = 1.0) -> ParametricInitializer:
+    """Gamma with shape ``concentration`` and ``scale`` (mean ``concentration·scale``).
+
+    Args:
+      concentration: the shape parameter ``k > 0`` (dimensionless).
+      scale: the scale ``θ >= 0``; a number, array or Quantity.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: ``concentration <= 0``, ``scale < 0`` or a parameter is not finite.
+
+    Example:
+      >>> import jax
+      >>> x = gamma(2.0, 0.5)(jax.random.key(0), (100_000,))
+      >>> round(float(x.mean()), 2)
+      1.0
+    """
+    return _core.build(
+        "gamma",
+        _gamma,
+        {"concentration": concentration, "scale": scale},
+        rules={"concentration": POSITIVE, "scale": NONNEGATIVE},
+        dimensional=("scale",),
+    )
+
+
+def _exponential(key, shape, dtype, *, scale):
+    return scale * jax.random.exponential(key, shape, dtype)
+
+
+def exponential(scale: ArrayLike = 1.0) -> ParametricInitializer:
+    """Exponential with mean ``scale``.
+
+    Args:
+      scale: the mean, ``>= 0``; a number, array or Quantity.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: ``scale < 0`` or not finite.
+
+    Example:
+      >>> import jax
+      >>> x = exponential(2.0)(jax.random.key(0), (100_000,))
+      >>> round(float(x.mean()), 1), bool(x.min() >= 0)
+      (2.0, True)
+    """
+    return _core.build(
+        "exponential", _exponential, {"scale": scale}, rules={"scale": NONNEGATIVE}, dimensional=("scale",)
+    )
+
+
+def _weibull(key, shape, dtype, *, concentration, scale):
+    return jax.random.weibull_min(key, scale, concentration, shape, dtype)
+
+
+def weibull(concentration: ArrayLike, scale: ArrayLike = 1.0) -> ParametricInitializer:
+    """Weibull: ``scale·(−ln U)^(1/concentration)`` with ``U`` uniform on (0, 1).
+
+    Args:
+      concentration: the shape parameter ``k > 0`` (dimensionless).
+      scale: the scale ``λ >= 0``; a number, array or Quantity.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: ``concentration <= 0``, ``scale < 0`` or a parameter is not finite.
+
+    Example:
+      >>> import jax
+      >>> x = weibull(1.0, 3.0)(jax.random.key(0), (100_000,))  # k = 1: exponential
+      >>> round(float(x.mean()), 1)
+      3.0
+    """
+    return _core.build(
+        "weibull",
+        _weibull,
+        {"concentration": concentration, "scale": scale},
+        rules={"concentration": POSITIVE, "scale": NONNEGATIVE},
+        dimensional=("scale",),
+    )
+
+
+def _beta(key, shape, dtype, *, alpha, beta, low, high):
+    return low + (high - low) * jax.random.beta(key, alpha, beta, shape, dtype)
+
+
+def beta(alpha: ArrayLike, beta: ArrayLike, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitializer:
+    """Beta(alpha, beta) rescaled from [0, 1] to ``[low, high]``.
+
+    Args:
+      alpha: first concentration, ``> 0`` (dimensionless).
+      beta: second concentration, ``> 0`` (dimensionless).
+      low: lower end of the support; a number, array or Quantity.
+      high: upper end of the support; must exceed ``low``.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: a concentration is ``<= 0``, ``low >= high`` or a parameter is not
+        finite.
+
+    Example:
+      >>> import jax
+      >>> x = beta(2.0, 2.0, low=-1.0, high=1.0)(jax.random.key(0), (100_000,))
+      >>> round(float(x.mean()), 1), bool(x.min() >= -1.0)
+      (0.0, True)
+    """
+    return _core.build(
+        "beta",
+        _beta,
+        {"alpha": alpha, "beta": beta, "low": low, "high": high},
+        rules={"alpha": POSITIVE, "beta": POSITIVE, "low": REAL, "high": REAL},
+        dimensional=("low", "high"),
+        ordered=("low", "high"),
+    )
+
+
+def _bernoulli(key, shape, dtype, *, p):
+    return jax.random.bernoulli(key, p, shape)
+
+
+def bernoulli(p: ArrayLike) -> ParametricInitializer:
+    """A random mask: 1 with probability ``p``, else 0.
+
+    Unlike the other distributions it accepts any output dtype, ``bool`` and
+    integers included; floats give ``1.0``/``0.0``.
+
+    Args:
+      p: probability of a 1, in ``[0, 1]``; a number or an array (one per element).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, **ctx)``.
+
+    Raises:
+      ValueError: ``p`` outside ``[0, 1]``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> mask = bernoulli(0.1)(jax.random.key(0), (100_000,), jnp.bool_)
+      >>> mask.dtype, round(float(mask.mean()), 2)
+      (dtype('bool'), 0.1)
+    """
+    return _core.build("bernoulli", _bernoulli, {"p": p}, rules={"p": PROBABILITY}, any_dtype=True)
+

@@ -1,0 +1,99 @@
+"""Physical units through brainunit: the one module that imports it.
+
+Constructors hand their parameters to :func:`split_units`, which converts every
+dimensional parameter to the unit of the first one and strips it; the initializer
+samples unit-free and :func:`attach` puts the unit back on the result. Nothing else
+in jaxinit knows about units, and unit-free use never imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import brainunit as u
+import jax
+
+
+def is_quantity(value: Any) -> bool:
+    """Whether ``value`` is a brainunit Quantity.
+
+    Args:
+      value: anything.
+
+    Returns:
+      ``True`` for a ``brainunit.Quantity``, else ``False``.
+
+    Example:
+      >>> import brainunit as u
+      >>> is_quantity(0.5 * u.nS), is_quantity(0.5)
+      (True, False)
+    """
+    return isinstance(value, u.Quantity)
+
+
+def split_units(name: str, params: Mapping[str, Any], dimensional: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
+    """Strips units from ``params``, converting each to the unit of the first one.
+
+    Args:
+      name: the constructor's name, for error messages.
+      params: the constructor's parameters by name (``None`` = not given).
+      dimensional: the names of the parameters that may carry units; the others
+        must be plain numbers.
+
+    Returns:
+      ``(plain_params, unit)``: the parameters as plain numbers or arrays, and the
+      unit of the result (``None`` when no parameter is a Quantity).
+
+    Raises:
+      ValueError: a dimensionless parameter is a Quantity, a dimensional one is a
+        plain number beside a Quantity, or two parameters have incompatible units.
+
+    Example:
+      >>> import brainunit as u
+      >>> plain, unit = split_units("normal", {"mean": 0.5 * u.nS, "std": 100 * u.pS}, ("mean", "std"))
+      >>> print(plain, unit)
+      {'mean': 0.5, 'std': 0.1} nS
+    """
+    for param, value in params.items():
+        if param not in dimensional and is_quantity(value):
+            raise ValueError(f"{name}: {param} is dimensionless and must be a plain number, got {value}")
+    given = [p for p in dimensional if params.get(p) is not None]
+    with_units = [p for p in given if is_quantity(params[p])]
+    if not with_units:
+        return dict(params), None
+    reference = with_units[0]
+    unit = params[reference].unit
+    plain = dict(params)
+    for param in given:
+        value = params[param]
+        if not is_quantity(value):
+            raise ValueError(
+                f"{name}: {param} is a plain number ({value!r}) but {reference} is a Quantity "
+                f"({params[reference]}); give {param} with units too (for example in {unit})"
+            )
+        if not u.have_same_dim(value, params[reference]):
+            raise ValueError(
+                f"{name}: {param} is in {value.unit}, which cannot be converted to {unit} "
+                f"(the unit of {reference}); give every one of {', '.join(given)} in units of one dimension"
+            )
+        plain[param] = value.to_decimal(unit)
+    return plain, unit
+
+
+def attach(values: jax.Array, unit: Any) -> u.Quantity:
+    """Returns ``values`` as a Quantity in ``unit``.
+
+    Args:
+      values: a plain array.
+      unit: a brainunit unit.
+
+    Returns:
+      A ``brainunit.Quantity`` whose mantissa is ``values``.
+
+    Example:
+      >>> import brainunit as u, jax.numpy as jnp
+      >>> print(attach(jnp.ones(2), u.nS))
+      [1. 1.] nS
+    """
+    return u.Quantity(values, unit=unit)
