@@ -8,6 +8,7 @@ every initializer rejects bad input with the same kind of message.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -217,6 +218,13 @@ def _show_value(value: Any) -> str:
     return str(value) if "brainunit" in sys.modules and type(value).__name__ == "Quantity" else repr(value)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
+def _sample(sampler, key, shape, sample_dtype, dtype, params):
+    # One compiled kernel per (sampler, shape, dtypes): eager calls run as fast as
+    # jitted ones and give the same bits; inside a user's jit this is inlined.
+    return sampler(key, shape, sample_dtype, **params).astype(dtype)
+
+
 class ParametricInitializer:
     """An initializer defined by a sampling function and named parameters.
 
@@ -226,7 +234,7 @@ class ParametricInitializer:
     picklable; holding the parameters by name is what gives the readable ``repr``.
     """
 
-    __slots__ = ("name", "sampler", "params", "shown", "unit", "any_dtype")
+    __slots__ = ("name", "sampler", "params", "shown", "unit", "any_dtype", "__weakref__")
 
     def __init__(
         self,
@@ -250,7 +258,7 @@ class ParametricInitializer:
         shape = canonical_shape(self.name, shape)
         dtype, sample_dtype = resolve_dtype(self.name, dtype, self.any_dtype)
         params = {p: _prepare_param(self.name, p, v, shape, sample_dtype) for p, v in self.params.items()}
-        out = self.sampler(key, shape, sample_dtype, **params).astype(dtype)
+        out = _sample(self.sampler, key, shape, sample_dtype, dtype, params)
         if self.unit is not None:
             from jaxinit import units
 
@@ -262,7 +270,7 @@ class ParametricInitializer:
         return f"{self.name}({args})"
 
     def __getstate__(self):
-        return {slot: getattr(self, slot) for slot in self.__slots__}
+        return {slot: getattr(self, slot) for slot in self.__slots__ if slot != "__weakref__"}
 
     def __setstate__(self, state):
         for slot, value in state.items():

@@ -1,0 +1,63 @@
+"""The registry of cases: every public initializer with example arguments.
+
+Contract tests iterate over ``CASES``; statistical tests over the entries that
+name a reference ``scipy.stats`` distribution. Capabilities live here, not in skip
+chains: a case says which dtypes it accepts and what its support is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats
+
+import jaxinit as ji
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: str
+    init: Callable
+    reference: object | None = None  # a frozen scipy.stats distribution with the same law
+    low: float = -math.inf  # support, inclusive
+    high: float = math.inf
+    any_dtype: bool = False
+    discrete: bool = False
+
+
+def _lognormal_reference(mean: float, std: float):
+    sigma = math.sqrt(math.log1p((std / mean) ** 2))
+    return stats.lognorm(s=sigma, scale=math.exp(math.log(mean) - sigma**2 / 2))
+
+
+def _truncnorm(mean, std, low, high):
+    a = -np.inf if low is None else (low - mean) / std
+    b = np.inf if high is None else (high - mean) / std
+    return stats.truncnorm(a, b, loc=mean, scale=std)
+
+
+CASES = [
+    Case("constant", ji.constant(0.25), low=0.25, high=0.25),
+    Case("zeros", ji.zeros, low=0.0, high=0.0),
+    Case("ones", ji.ones, low=1.0, high=1.0),
+    Case("uniform", ji.uniform(-0.5, 2.0), stats.uniform(-0.5, 2.5), low=-0.5, high=2.0),
+    Case("normal", ji.normal(0.5, 0.3), stats.norm(0.5, 0.3)),
+    Case(
+        "truncated_normal",
+        ji.truncated_normal(0.2, 1.5, low=-1.0, high=3.0),
+        _truncnorm(0.2, 1.5, -1.0, 3.0),
+        low=-1.0,
+        high=3.0,
+    ),
+    Case("lognormal", ji.lognormal(1.5, 0.7), _lognormal_reference(1.5, 0.7), low=0.0),
+    Case("gamma", ji.gamma(2.5, 0.4), stats.gamma(2.5, scale=0.4), low=0.0),
+    Case("exponential", ji.exponential(2.0), stats.expon(scale=2.0), low=0.0),
+    Case("weibull", ji.weibull(1.7, 0.8), stats.weibull_min(1.7, scale=0.8), low=0.0),
+    Case("beta", ji.beta(2.0, 5.0, low=-1.0, high=3.0), stats.beta(2.0, 5.0, loc=-1.0, scale=4.0), low=-1.0, high=3.0),
+    Case("bernoulli", ji.bernoulli(0.3), stats.bernoulli(0.3), low=0.0, high=1.0, any_dtype=True, discrete=True),
+]
+
+RANDOM_CASES = [c for c in CASES if c.reference is not None]
