@@ -40,20 +40,20 @@ class Initializer(Protocol):
 class Rule:
     """A constraint on a numeric constructor parameter.
 
-    ``text`` completes the sentence "<param> must be ...". ``allows_infinite`` lets
-    ±inf through (the bounds of a truncated normal); NaN is never accepted.
+    ``text`` completes the sentence "<param> must be ...". A bound (of a truncated
+    normal) may be ``None`` or ±inf for "no bound"; NaN is never accepted.
     """
 
     text: str
     holds: Callable[[np.ndarray], np.ndarray]
-    allows_infinite: bool = False
+    is_bound: bool = False
 
 
 REAL = Rule("a real number", lambda v: np.ones(v.shape, bool))
 NONNEGATIVE = Rule(">= 0", lambda v: v >= 0)
 POSITIVE = Rule("> 0", lambda v: v > 0)
 PROBABILITY = Rule("in [0, 1]", lambda v: (v >= 0) & (v <= 1))
-BOUND = Rule("a real number or +-inf", lambda v: np.ones(v.shape, bool), allows_infinite=True)
+BOUND = Rule("a real number, +-inf or None", lambda v: np.ones(v.shape, bool), is_bound=True)
 
 
 def is_traced(value: Any) -> bool:
@@ -94,14 +94,14 @@ def validate(
     """
     for param, rule in rules.items():
         value = params[param]
-        if value is None or is_traced(value):
+        if (value is None and rule.is_bound) or is_traced(value):
             continue
         values = _as_numbers(name, param, value)
         nan = np.isnan(values) if np.issubdtype(values.dtype, np.floating) else np.zeros(values.shape, bool)
         infinite = np.isinf(values) & ~nan if np.issubdtype(values.dtype, np.floating) else nan
         if nan.any():
             raise ValueError(f"{name}: {param} must not be NaN, got {_show_bad(values, nan)}")
-        if infinite.any() and not rule.allows_infinite:
+        if infinite.any() and not rule.is_bound:
             raise ValueError(f"{name}: {param} must be finite, got {_show_bad(values, infinite)}")
         ok = rule.holds(values)
         if not ok.all():
