@@ -84,32 +84,38 @@ def validate(
     params: Mapping[str, Any],
     rules: Mapping[str, Rule],
     ordered: tuple[str, str] | None = None,
+    units: Mapping[str, Any] | None = None,
 ) -> None:
     """Checks concrete parameters against their rules; traced ones pass untouched.
+
+    ``units`` maps a parameter converted from a Quantity to its unit, for messages.
 
     Raises:
       TypeError: a parameter is not numeric.
       ValueError: a parameter breaks its rule, or ``ordered=(low, high)`` is given
         and ``low < high`` fails somewhere.
     """
+    units = units or {}
     for param, rule in rules.items():
         value = params[param]
+        in_unit = f" (in {units[param]})" if param in units else ""
         if (value is None and rule.is_bound) or is_traced(value):
             continue
         values = _as_numbers(name, param, value)
         nan = np.isnan(values) if np.issubdtype(values.dtype, np.floating) else np.zeros(values.shape, bool)
         infinite = np.isinf(values) & ~nan if np.issubdtype(values.dtype, np.floating) else nan
         if nan.any():
-            raise ValueError(f"{name}: {param} must not be NaN, got {_show_bad(values, nan)}")
+            raise ValueError(f"{name}: {param} must not be NaN, got {_show_bad(values, nan)}{in_unit}")
         if infinite.any() and not rule.is_bound:
-            raise ValueError(f"{name}: {param} must be finite, got {_show_bad(values, infinite)}")
+            raise ValueError(f"{name}: {param} must be finite, got {_show_bad(values, infinite)}{in_unit}")
         ok = rule.holds(values)
         if not ok.all():
-            raise ValueError(f"{name}: {param} must be {rule.text}, got {_show_bad(values, ~ok)}")
+            raise ValueError(f"{name}: {param} must be {rule.text}, got {_show_bad(values, ~ok)}{in_unit}")
     if ordered is None:
         return
     low_name, high_name = ordered
     low, high = params[low_name], params[high_name]
+    in_unit = f" (in {units[low_name]})" if low_name in units else ""
     if low is None or high is None or is_traced(low) or is_traced(high):
         return
     low, high = np.asarray(low), np.asarray(high)
@@ -119,12 +125,13 @@ def validate(
         raise ValueError(
             f"{name}: {low_name} (shape {low.shape}) and {high_name} (shape {high.shape}) must broadcast together"
         ) from None
-    if not np.all(ok):
-        index = np.argwhere(~np.broadcast_to(ok, np.shape(ok)))[0] if np.ndim(ok) else ()
-        lo = np.broadcast_to(low, np.shape(ok))[tuple(index)].item()
-        hi = np.broadcast_to(high, np.shape(ok))[tuple(index)].item()
-        where = f" at index {tuple(int(i) for i in index)}" if np.ndim(ok) else ""
-        raise ValueError(f"{name}: {low_name} must be < {high_name}, got {low_name}={lo!r}, {high_name}={hi!r}{where}")
+    bad = ~np.asarray(ok)
+    if bad.any():
+        low, high = np.broadcast_arrays(low, high)
+        raise ValueError(
+            f"{name}: {low_name} must be < {high_name}, "
+            f"got {low_name}={_show_bad(low, bad)}, {high_name}={_show_bad(high, bad)}{in_unit}"
+        )
 
 
 # --- call arguments --------------------------------------------------------------
@@ -295,9 +302,9 @@ def build(
     """
     unit = None
     plain = dict(params)
-    if dimensional and "brainunit" in sys.modules:
+    if "brainunit" in sys.modules:
         from jaxinit import units
 
         plain, unit = units.split_units(name, params, dimensional)
-    validate(name, plain, rules, ordered)
+    validate(name, plain, rules, ordered, {p: unit for p in dimensional} if unit is not None else None)
     return ParametricInitializer(name, sampler, plain, shown=params, unit=unit, any_dtype=any_dtype)
