@@ -250,8 +250,85 @@ def lognormal(mean: ArrayLike, std: ArrayLike) -> ParametricInitializer:
     )
 
 
+def _marsaglia_tsang(key, d, c):
+    """One Marsaglia–Tsang proposal per element: ``(log of the proposal, accepted)``."""
+    key_normal, key_uniform = jax.random.split(key)
+    x = jax.random.normal(key_normal, d.shape, d.dtype)
+    u = _open_uniform(key_uniform, d.shape, d.dtype)
+    v = 1 + c * x
+    v3 = jnp.where(v > 0, v * v * v, 1)
+    log_v3 = jnp.log(v3)
+    accepted = (v > 0) & (jnp.log(u) < 0.5 * x * x + d - d * v3 + d * log_v3)
+    return jnp.log(d) + log_v3, accepted
+
+
+def _redraw_rejected(key, d, c, log_g, accepted):
+    """Redraws the rejected elements until every one is accepted.
+
+    About 5% of proposals are rejected (at most 4.9%, at concentration 1). Rather
+    than redraw the whole array, which would take ~log(n)/log(20) full passes, the
+    rejected elements are gathered into a buffer of n/16 slots that is redrawn until
+    all are accepted; the outer loop only repeats if more than n/16 were rejected.
+    """
+    n = d.shape[0]
+    slots = min(n, max(256, n // 16))
+
+    def redraw_buffer(state):
+        log_g, accepted, key = state
+        key, key_buffer = jax.random.split(key)
+        rejected = ~accepted
+        rank = jnp.cumsum(rejected, dtype=jnp.int32) - 1
+        index = jnp.full((slots,), n, jnp.int32).at[jnp.where(rejected, rank, slots)].set(
+            jnp.arange(n, dtype=jnp.int32), mode="drop"
+        )
+        d_buf = jnp.take(d, index, mode="fill", fill_value=1)
+        c_buf = jnp.take(c, index, mode="fill", fill_value=1)
+
+        def propose(buffer):
+            log_buf, done, key = buffer
+            key, key_proposal = jax.random.split(key)
+            log_new, ok = _marsaglia_tsang(key_proposal, d_buf, c_buf)
+            take = ok & ~done
+            return jnp.where(take, log_new, log_buf), done | take, key
+
+        log_buf, _, _ = lax.while_loop(
+            lambda buffer: ~jnp.all(buffer[1]), propose, (jnp.zeros_like(d_buf), index >= n, key_buffer)
+        )
+        log_g = log_g.at[index].set(log_buf, mode="drop")
+        accepted = accepted.at[index].set(True, mode="drop")
+        return log_g, accepted, key
+
+    log_g, _, _ = lax.while_loop(lambda state: ~jnp.all(state[1]), redraw_buffer, (log_g, accepted, key))
+    return log_g
+
+
+def _log_standard_gamma(key, alpha, shape, dtype):
+    """``log X`` for ``X ~ Gamma(alpha, 1)``, exact, by vectorised rejection.
+
+    Marsaglia & Tsang (2000) for ``alpha >= 1``; for ``alpha < 1`` the boost
+    ``Gamma(alpha) = Gamma(alpha + 1)·U^(1/alpha)``, in log space so that small
+    ``alpha`` cannot underflow (which also lets beta be formed without 0/0).
+    ``jax.random.gamma`` runs a per-element loop with per-element keys, which is
+    an order of magnitude slower on CPU.
+    """
+    alpha = jnp.broadcast_to(alpha, shape).reshape(-1)
+    boost = alpha < 1
+    d = jnp.where(boost, alpha + 1, alpha) - jnp.asarray(1 / 3, dtype)
+    c = lax.rsqrt(9 * d)
+    key_first, key_redraw, key_boost = jax.random.split(key, 3)
+    log_g, accepted = _marsaglia_tsang(key_first, d, c)
+    if alpha.size:
+        log_g = _redraw_rejected(key_redraw, d, c, log_g, accepted)
+
+    def boosted():
+        return log_g + jnp.where(boost, jnp.log(_open_uniform(key_boost, alpha.shape, dtype)) / alpha, 0)
+
+    log_g = lax.cond(jnp.any(boost), boosted, lambda: log_g)
+    return log_g.reshape(shape)
+
+
 def _gamma(key, shape, dtype, *, concentration, scale):
-    return scale * jax.random.gamma(key, concentration, shape, dtype)
+    return scale * jnp.exp(_log_standard_gamma(key, concentration, shape, dtype))
 
 
 def gamma(concentration: ArrayLike, scale: ArrayLike = 1.0) -> ParametricInitializer:
@@ -342,7 +419,11 @@ def weibull(concentration: ArrayLike, scale: ArrayLike = 1.0) -> ParametricIniti
 
 
 def _beta(key, shape, dtype, *, alpha, beta, low, high):
-    return low + (high - low) * jax.random.beta(key, alpha, beta, shape, dtype)
+    key_a, key_b = jax.random.split(key)
+    log_a = _log_standard_gamma(key_a, alpha, shape, dtype)
+    log_b = _log_standard_gamma(key_b, beta, shape, dtype)
+    # X/(X+Y) in log space: stays finite when both gamma variates underflow
+    return low + (high - low) * jnp.exp(log_a - jnp.logaddexp(log_a, log_b))
 
 
 def beta(alpha: ArrayLike, beta: ArrayLike, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitializer:

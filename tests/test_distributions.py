@@ -186,3 +186,38 @@ def test_random_parameters_give_finite_values_in_the_support(family, data, shape
     # bounds computed in float64 here may round by one float32 ulp inside the sampler
     slack = 4 * np.finfo(np.float32).eps * max(1.0, abs(low) if np.isfinite(low) else 0, abs(high) if np.isfinite(high) else 0)
     assert np.all(values >= low - slack) and np.all(values <= high + slack)
+
+
+# --- the gamma sampler (also behind beta) ------------------------------------------
+
+
+@pytest.mark.parametrize("concentration", [0.3, 1.0, 2.5, 30.0, 1000.0])
+def test_gamma_across_concentrations(concentration):
+    x = _draw(ji.gamma(concentration, 2.0), seed=8)
+    assert stats.kstest(x, stats.gamma(concentration, scale=2.0).cdf).pvalue > P_FLOOR
+
+
+@pytest.mark.parametrize("alpha, beta", [(0.5, 2.0), (50.0, 3.0), (0.2, 0.3)])
+def test_beta_across_concentrations(alpha, beta):
+    x = _draw(ji.beta(alpha, beta), seed=9)
+    assert stats.kstest(x, stats.beta(alpha, beta).cdf).pvalue > P_FLOOR
+
+
+def test_gamma_with_a_concentration_per_column():
+    concentration = jnp.array([0.3, 1.0, 7.0])
+    x = np.asarray(ji.gamma(concentration)(jax.random.key(10), (N // 2, 3)), np.float64)
+    for column, k in enumerate([0.3, 1.0, 7.0]):
+        assert stats.kstest(x[:, column], stats.gamma(k).cdf).pvalue > P_FLOOR
+
+
+def test_gamma_redraw_when_more_are_rejected_than_the_buffer_holds():
+    from jaxinit.distributions import _redraw_rejected
+
+    # every element marked rejected: 16 passes over a buffer of n/16 slots
+    n, concentration = 8192, 1.0
+    d = jnp.full((n,), concentration - 1 / 3, jnp.float32)
+    c = jax.lax.rsqrt(9 * d)
+    log_g = _redraw_rejected(jax.random.key(11), d, c, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros(n, bool))
+    x = np.exp(np.asarray(log_g, np.float64))
+    assert np.all(np.isfinite(x))
+    assert stats.kstest(x, stats.gamma(concentration).cdf).pvalue > P_FLOOR
