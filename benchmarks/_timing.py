@@ -35,11 +35,11 @@ def time_calls(fns: list[Callable[[], object]], runs: int = 7) -> list[tuple[flo
         first.append(time.perf_counter() - start)
     warm = [[] for _ in fns]
     for _ in range(runs):
-        for fn, times in zip(fns, warm):
+        for fn, times in zip(fns, warm, strict=True):
             start = time.perf_counter()
             jax.block_until_ready(fn())
             times.append(time.perf_counter() - start)
-    return [(f, statistics.median(w)) for f, w in zip(first, warm)]
+    return [(f, statistics.median(w)) for f, w in zip(first, warm, strict=True)]
 
 
 def machine() -> str:

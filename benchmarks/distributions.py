@@ -116,11 +116,11 @@ def main() -> None:
         for name, (init, raw, make_bt) in CASES.items():
             ours = jax.jit(lambda k, init=init, n=n: init(k, (n,)))
             base = jax.jit(lambda k, raw=raw, n=n: raw(k, n))
-            contenders = [lambda: ours(key), lambda: base(key)]
+            contenders = [lambda f=ours: f(key), lambda f=base: f(key)]
             if bt is not None and make_bt is not None:
                 rng = np.random.default_rng(0)
                 bt_init = make_bt(bt)
-                contenders.append(lambda: bt_init(n, rng=rng))
+                contenders.append(lambda f=bt_init, n=n, rng=rng: f(n, rng=rng))
             timings = time_calls(contenders, args.runs)
             (ours_first, ours_warm), (base_first, base_warm) = timings[:2]
             bt_warm = timings[2][1] if len(timings) > 2 else math.nan

@@ -72,9 +72,7 @@ def _as_numbers(name: str, param: str, value: Any) -> np.ndarray:
         values = np.asarray(value)
     except Exception:  # anything numpy cannot read is reported by the check below
         values = np.asarray(None)
-    if values.dtype == object or not (
-        np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_)
-    ):
+    if values.dtype == object or not (np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_)):
         raise TypeError(f"{name}: {param} must be a number or an array of numbers, got {value!r}")
     return values
 
@@ -209,7 +207,7 @@ def _prepare_param(name: str, param: str, value: Any, shape: tuple[int, ...], dt
 def _broadcasts_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
     if len(source) > len(target):
         return False
-    return all(d in (1, t) for d, t in zip(reversed(source), reversed(target)))
+    return all(d in (1, t) for d, t in zip(reversed(source), reversed(target), strict=False))
 
 
 # --- the concrete initializer ----------------------------------------------------

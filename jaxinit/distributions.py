@@ -72,9 +72,9 @@ def uniform(low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitialize
 
     Example:
       >>> import jax
-      >>> x = uniform(-1.0, 1.0)(jax.random.key(0), (10_000,))
-      >>> bool(x.min() >= -1.0), bool(x.max() < 1.0), round(float(x.mean()), 1)
-      (True, True, 0.0)
+      >>> x = uniform(0.0, 2.0)(jax.random.key(0), (10_000,))
+      >>> bool(x.min() >= 0.0), bool(x.max() < 2.0), round(float(x.mean()), 1)
+      (True, True, 1.0)
     """
     return _core.build(
         "uniform",
@@ -278,8 +278,10 @@ def _redraw_rejected(key, d, c, log_g, accepted):
         key, key_buffer = jax.random.split(key)
         rejected = ~accepted
         rank = jnp.cumsum(rejected, dtype=jnp.int32) - 1
-        index = jnp.full((slots,), n, jnp.int32).at[jnp.where(rejected, rank, slots)].set(
-            jnp.arange(n, dtype=jnp.int32), mode="drop"
+        index = (
+            jnp.full((slots,), n, jnp.int32)
+            .at[jnp.where(rejected, rank, slots)]
+            .set(jnp.arange(n, dtype=jnp.int32), mode="drop")
         )
         d_buf = jnp.take(d, index, mode="fill", fill_value=1)
         c_buf = jnp.take(c, index, mode="fill", fill_value=1)
@@ -444,9 +446,9 @@ def beta(alpha: ArrayLike, beta: ArrayLike, low: ArrayLike = 0.0, high: ArrayLik
 
     Example:
       >>> import jax
-      >>> x = beta(2.0, 2.0, low=-1.0, high=1.0)(jax.random.key(0), (100_000,))
-      >>> round(float(x.mean()), 1), bool(x.min() >= -1.0)
-      (0.0, True)
+      >>> x = beta(2.0, 5.0, low=-1.0, high=3.0)(jax.random.key(0), (100_000,))
+      >>> round(float(x.mean()), 2), bool(x.min() >= -1.0), bool(x.max() <= 3.0)  # mean -1 + 4·2/7
+      (0.14, True, True)
     """
     return _core.build(
         "beta",
@@ -484,4 +486,3 @@ def bernoulli(p: ArrayLike) -> ParametricInitializer:
       (dtype('bool'), 0.1)
     """
     return _core.build("bernoulli", _bernoulli, {"p": p}, rules={"p": PROBABILITY}, any_dtype=True)
-

@@ -51,9 +51,9 @@ def split_units(name: str, params: Mapping[str, Any], dimensional: tuple[str, ..
 
     Example:
       >>> import brainunit as u
-      >>> plain, unit = split_units("normal", {"mean": 0.5 * u.nS, "std": 100 * u.pS}, ("mean", "std"))
-      >>> print(plain, unit)
-      {'mean': 0.5, 'std': 0.1} nS
+      >>> plain, unit = split_units("normal", {"mean": 0.5 * u.nS, "std": 100 * u.psiemens}, ("mean", "std"))
+      >>> print(float(plain["mean"]), float(plain["std"]), unit)
+      0.5 0.1 nS
     """
     for param, value in params.items():
         if param not in dimensional and is_quantity(value):

@@ -135,7 +135,9 @@ def test_bad_key_is_a_type_error(key, message):
         ji.normal()(key, (3,))
 
 
-@pytest.mark.parametrize("shape, error", [((2, -1), ValueError), (2.5, TypeError), ("3", TypeError), ((2, None), TypeError)])
+@pytest.mark.parametrize(
+    "shape, error", [((2, -1), ValueError), (2.5, TypeError), ("3", TypeError), ((2, None), TypeError)]
+)
 def test_bad_shape(shape, error):
     with pytest.raises(error, match="normal: shape"):
         ji.normal()(jax.random.key(0), shape)
@@ -155,7 +157,9 @@ def test_array_parameters_broadcast_per_column():
 
 @pytest.mark.parametrize("std_shape", [(4,), (2, 1, 3)])
 def test_parameter_that_would_change_the_shape_is_rejected(std_shape):
-    with pytest.raises(ValueError, match=r"normal: std has shape .* does not broadcast to the requested shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"normal: std has shape .* does not broadcast to the requested shape \(2, 3\)"
+    ):
         ji.normal(0.0, jnp.ones(std_shape))(jax.random.key(0), (2, 3))
 
 

@@ -88,7 +88,7 @@ def test_truncated_normal_is_exact_in_the_far_tail(low_sigmas, high_sigmas):
 def test_truncated_normal_far_tail_under_vmap_over_bounds():
     lows = jnp.array([0.0, 8.0, 20.0])
     draws = jax.vmap(lambda lo: ji.truncated_normal(0.0, 1.0, lo, lo + 1.0)(jax.random.key(5), (20_000,)))(lows)
-    for lo, x in zip([0.0, 8.0, 20.0], np.asarray(draws, np.float64)):
+    for lo, x in zip([0.0, 8.0, 20.0], np.asarray(draws, np.float64), strict=True):
         reference = stats.truncnorm(lo, lo + 1.0)
         assert stats.kstest(x, reference.cdf).pvalue > P_FLOOR
 
@@ -168,7 +168,10 @@ FAMILIES = {
     "gamma": (st.tuples(positive, positive), lambda k, s: (ji.gamma(k, s), 0.0, np.inf)),
     "exponential": (st.tuples(positive), lambda s: (ji.exponential(s), 0.0, np.inf)),
     "weibull": (st.tuples(st.floats(0.3, 10.0), positive), lambda k, s: (ji.weibull(k, s), 0.0, np.inf)),
-    "beta": (st.tuples(positive, positive, real, positive), lambda a, b, lo, w: (ji.beta(a, b, lo, lo + w), lo, lo + w)),
+    "beta": (
+        st.tuples(positive, positive, real, positive),
+        lambda a, b, lo, w: (ji.beta(a, b, lo, lo + w), lo, lo + w),
+    ),
     "bernoulli": (st.tuples(st.floats(0.0, 1.0)), lambda p: (ji.bernoulli(p), 0.0, 1.0)),
 }
 
@@ -184,7 +187,11 @@ def test_random_parameters_give_finite_values_in_the_support(family, data, shape
     values = np.asarray(x)
     assert np.all(np.isfinite(values))
     # bounds computed in float64 here may round by one float32 ulp inside the sampler
-    slack = 4 * np.finfo(np.float32).eps * max(1.0, abs(low) if np.isfinite(low) else 0, abs(high) if np.isfinite(high) else 0)
+    slack = (
+        4
+        * np.finfo(np.float32).eps
+        * max(1.0, abs(low) if np.isfinite(low) else 0, abs(high) if np.isfinite(high) else 0)
+    )
     assert np.all(values >= low - slack) and np.all(values <= high + slack)
 
 
