@@ -40,20 +40,21 @@ class Initializer(Protocol):
 class Rule:
     """A constraint on a numeric constructor parameter.
 
-    ``text`` completes the sentence "<param> must be ...". A bound (of a truncated
-    normal) may be ``None`` or ±inf for "no bound"; NaN is never accepted.
+    ``text`` completes the sentence "<param> must be ...". An ``optional`` parameter
+    (a bound, a cut-off) may be ``None`` or ±inf for "none"; NaN is never accepted.
     """
 
     text: str
     holds: Callable[[np.ndarray], np.ndarray]
-    is_bound: bool = False
+    optional: bool = False
 
 
 REAL = Rule("a real number", lambda v: np.ones(v.shape, bool))
 NONNEGATIVE = Rule(">= 0", lambda v: v >= 0)
 POSITIVE = Rule("> 0", lambda v: v > 0)
 PROBABILITY = Rule("in [0, 1]", lambda v: (v >= 0) & (v <= 1))
-BOUND = Rule("a real number, +-inf or None", lambda v: np.ones(v.shape, bool), is_bound=True)
+BOUND = Rule("a real number, +-inf or None", lambda v: np.ones(v.shape, bool), optional=True)
+OPTIONAL_POSITIVE = Rule("> 0 (or None)", lambda v: v > 0, optional=True)
 
 
 def is_traced(value: Any) -> bool:
@@ -97,14 +98,14 @@ def validate(
     for param, rule in rules.items():
         value = params[param]
         in_unit = f" (in {units[param]})" if param in units else ""
-        if (value is None and rule.is_bound) or is_traced(value):
+        if (value is None and rule.optional) or is_traced(value):
             continue
         values = _as_numbers(name, param, value)
         nan = np.isnan(values) if np.issubdtype(values.dtype, np.floating) else np.zeros(values.shape, bool)
         infinite = np.isinf(values) & ~nan if np.issubdtype(values.dtype, np.floating) else nan
         if nan.any():
             raise ValueError(f"{name}: {param} must not be NaN, got {_show_bad(values, nan)}{in_unit}")
-        if infinite.any() and not rule.is_bound:
+        if infinite.any() and not rule.optional:
             raise ValueError(f"{name}: {param} must be finite, got {_show_bad(values, infinite)}{in_unit}")
         ok = rule.holds(values)
         if not ok.all():
@@ -213,7 +214,7 @@ def _broadcasts_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
 # --- the concrete initializer ----------------------------------------------------
 
 
-def _show_value(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
         if value.size <= 4:
             return repr(np.asarray(value).tolist())
@@ -271,7 +272,7 @@ class ParametricInitializer:
         return out
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{p}={_show_value(v)}" for p, v in self.shown.items())
+        args = ", ".join(f"{p}={show_value(v)}" for p, v in self.shown.items())
         return f"{self.name}({args})"
 
     def __getstate__(self):

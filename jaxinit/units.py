@@ -32,7 +32,9 @@ def is_quantity(value: Any) -> bool:
     return isinstance(value, u.Quantity)
 
 
-def split_units(name: str, params: Mapping[str, Any], dimensional: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
+def split_units(
+    name: str, params: Mapping[str, Any], dimensional: tuple[str, ...], inverse: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], Any]:
     """Strips units from ``params``, converting each to the unit of the first one.
 
     Args:
@@ -40,6 +42,8 @@ def split_units(name: str, params: Mapping[str, Any], dimensional: tuple[str, ..
       params: the constructor's parameters by name (``None`` = not given).
       dimensional: the names of the parameters that may carry units; the others
         must be plain numbers.
+      inverse: names of parameters in the inverse of that unit (a sigmoid's slope
+        in 1/µm); converted to 1/unit.
 
     Returns:
       ``(plain_params, unit)``: the parameters as plain numbers or arrays, and the
@@ -56,7 +60,7 @@ def split_units(name: str, params: Mapping[str, Any], dimensional: tuple[str, ..
       0.5 0.1 nS
     """
     for param, value in params.items():
-        if param not in dimensional and is_quantity(value):
+        if param not in dimensional and param not in inverse and is_quantity(value):
             raise ValueError(f"{name}: {param} is dimensionless and must be a plain number, got {value}")
     given = [p for p in dimensional if params.get(p) is not None]
     with_units = [p for p in given if is_quantity(params[p])]
@@ -78,7 +82,42 @@ def split_units(name: str, params: Mapping[str, Any], dimensional: tuple[str, ..
                 f"(the unit of {reference}); give every one of {', '.join(given)} in units of one dimension"
             )
         plain[param] = value.to_decimal(unit)
+    for param in inverse:
+        value = params.get(param)
+        if value is None:
+            continue
+        converted = u.maybe_decimal(value * (1 * unit)) if is_quantity(value) else value
+        if not is_quantity(value) or is_quantity(converted):
+            raise ValueError(f"{name}: {param} must be a Quantity in 1/{unit} (e.g. 0.05 / u.{unit}), got {value}")
+        plain[param] = converted
     return plain, unit
+
+
+def to_plain(name: str, param: str, value: Any, unit: Any) -> Any:
+    """``value`` as a plain number in ``unit``; it must be a Quantity of that dimension.
+
+    Args:
+      name: the caller's name, for error messages.
+      param: the argument's name, for error messages.
+      value: a Quantity.
+      unit: the unit to express it in.
+
+    Returns:
+      The mantissa of ``value`` in ``unit``.
+
+    Raises:
+      ValueError: ``value`` is a plain number or has another dimension.
+
+    Example:
+      >>> import brainunit as u
+      >>> float(to_plain("gaussian", "distances", 1500.0 * u.um, u.mm))
+      1.5
+    """
+    if not is_quantity(value):
+        raise ValueError(f"{name}: {param} must be a Quantity in units of {unit}, got a plain {type(value).__name__}")
+    if not u.have_same_dim(value, 1 * unit):
+        raise ValueError(f"{name}: {param} is in {value.unit}, which cannot be converted to {unit}")
+    return value.to_decimal(unit)
 
 
 def attach(values: jax.Array, unit: Any) -> u.Quantity:

@@ -1,0 +1,454 @@
+"""Distance profiles: pure functions ``profile(distances) -> factor``.
+
+A profile maps distances to a dimensionless factor, for
+:func:`jaxinit.modulate_by_distance` and distance-dependent topologies. Length
+parameters may be plain numbers (then distances must be too) or brainunit
+Quantities (then distances must be Quantities of length; ``sigma`` in mm against
+distances in µm is converted). Every profile takes ``max_distance``: the factor is
+0 beyond it. Plain Python composes them: ``lambda d: jnp.clip(p(d), 0, 1)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxinit import _core
+from jaxinit._core import NONNEGATIVE, POSITIVE, REAL, Rule
+
+
+class Profile:
+    """A distance profile built from a formula and named parameters.
+
+    ``formula(d, **params)`` receives plain distances and parameters in one length
+    unit. Like initializers, profiles are picklable and have a readable ``repr``.
+    """
+
+    __slots__ = ("name", "formula", "params", "shown", "unit", "inverse_length", "__weakref__")
+
+    def __init__(self, name, formula, params, shown, unit, inverse_length):
+        self.name = name
+        self.formula = formula
+        self.params = params
+        self.shown = shown
+        self.unit = unit
+        self.inverse_length = inverse_length
+
+    def __call__(self, distances: ArrayLike) -> jax.Array:
+        if self.unit is not None:
+            from jaxinit import units
+
+            d = units.to_plain(self.name, "distances", distances, self.unit)
+        elif "brainunit" in sys.modules and _is_quantity(distances):
+            raise ValueError(
+                f"{self.name}: distances are a Quantity ({distances.unit}) but the profile's parameters are plain "
+                "numbers; give its length parameters in units too (e.g. sigma=100 * u.um)"
+            )
+        else:
+            d = distances
+        d = jnp.asarray(d)
+        if not jnp.issubdtype(d.dtype, jnp.floating):
+            d = d.astype(jax.dtypes.canonicalize_dtype(float))
+        params = {p: None if v is None else jnp.asarray(v, d.dtype) for p, v in self.params.items()}
+        max_distance = params.pop("max_distance")
+        factor = self.formula(d, **params)
+        if max_distance is not None:
+            factor = jnp.where(d > max_distance, jnp.zeros_like(factor), factor)
+        return factor
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{p}={_core.show_value(v)}" for p, v in self.shown.items() if p != "max_distance" or v)
+        return f"profiles.{self.name}({args})"
+
+    def __getstate__(self):
+        return {slot: getattr(self, slot) for slot in self.__slots__ if slot != "__weakref__"}
+
+    def __setstate__(self, state):
+        for slot, value in state.items():
+            setattr(self, slot, value)
+
+
+def _is_quantity(value: Any) -> bool:
+    from jaxinit import units
+
+    return units.is_quantity(value)
+
+
+def _build(
+    name: str,
+    formula: Callable[..., jax.Array],
+    params: Mapping[str, Any],
+    rules: Mapping[str, Rule],
+    lengths: tuple[str, ...],
+    inverse_length: tuple[str, ...] = (),
+    shown: Mapping[str, Any] | None = None,
+) -> Profile:
+    """Converts length parameters to one unit, validates, returns the profile."""
+    unit = None
+    plain = dict(params)
+    if "brainunit" in sys.modules:
+        from jaxinit import units
+
+        plain, unit = units.split_units(name, params, lengths, inverse=inverse_length)
+    optional = {**rules, "max_distance": _core.OPTIONAL_POSITIVE}
+    _core.validate(name, plain, optional, units={p: unit for p in lengths} if unit is not None else None)
+    return Profile(name, formula, plain, dict(params if shown is None else shown), unit, inverse_length)
+
+
+def _gaussian(d, *, sigma):
+    return jnp.exp(-0.5 * jnp.square(d / sigma))
+
+
+def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None) -> Profile:
+    """``exp(−d²/2σ²)``.
+
+    Args:
+      sigma: width ``σ > 0`` (a length).
+      max_distance: the factor is 0 beyond this distance (``None``: no cut-off).
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> gaussian(100.0)(jnp.array([0.0, 100.0, 200.0])).round(3)
+      Array([1.   , 0.607, 0.135], dtype=float32)
+    """
+    return _build(
+        "gaussian", _gaussian, {"sigma": sigma, "max_distance": max_distance}, {"sigma": POSITIVE}, ("sigma", "max_distance")
+    )
+
+
+def _exponential(d, *, decay_constant):
+    return jnp.exp(-d / decay_constant)
+
+
+def exponential(decay_constant: ArrayLike, max_distance: ArrayLike | None = None) -> Profile:
+    """``exp(−d/λ)``.
+
+    Args:
+      decay_constant: length constant ``λ > 0``.
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> exponential(50.0)(jnp.array([0.0, 50.0])).round(3)
+      Array([1.   , 0.368], dtype=float32)
+    """
+    return _build(
+        "exponential",
+        _exponential,
+        {"decay_constant": decay_constant, "max_distance": max_distance},
+        {"decay_constant": POSITIVE},
+        ("decay_constant", "max_distance"),
+    )
+
+
+def _dog(d, *, sigma_center, sigma_surround, amplitude_center, amplitude_surround):
+    return amplitude_center * _gaussian(d, sigma=sigma_center) - amplitude_surround * _gaussian(d, sigma=sigma_surround)
+
+
+def dog(
+    sigma_center: ArrayLike,
+    sigma_surround: ArrayLike,
+    amplitude_center: ArrayLike = 1.0,
+    amplitude_surround: ArrayLike = 0.5,
+    max_distance: ArrayLike | None = None,
+) -> Profile:
+    """Difference of Gaussians ``A_c·exp(−d²/2σ_c²) − A_s·exp(−d²/2σ_s²)`` (signed).
+
+    Args:
+      sigma_center: width of the centre Gaussian, ``> 0``.
+      sigma_surround: width of the surround Gaussian, ``> 0``.
+      amplitude_center: ``A_c`` (dimensionless).
+      amplitude_surround: ``A_s`` (dimensionless).
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile; clip it (``lambda d: jnp.clip(p(d), 0, 1)``) to use it as a probability.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> dog(50.0, 150.0)(jnp.array([0.0, 100.0])).round(3)
+      Array([ 0.5  , -0.265], dtype=float32)
+    """
+    return _build(
+        "dog",
+        _dog,
+        {
+            "sigma_center": sigma_center,
+            "sigma_surround": sigma_surround,
+            "amplitude_center": amplitude_center,
+            "amplitude_surround": amplitude_surround,
+            "max_distance": max_distance,
+        },
+        {"sigma_center": POSITIVE, "sigma_surround": POSITIVE, "amplitude_center": REAL, "amplitude_surround": REAL},
+        ("sigma_center", "sigma_surround", "max_distance"),
+    )
+
+
+def _mexican_hat(d, *, sigma, amplitude):
+    r2 = jnp.square(d / sigma)
+    return amplitude * (1 - r2) * jnp.exp(-0.5 * r2)
+
+
+def mexican_hat(sigma: ArrayLike, amplitude: ArrayLike = 1.0, max_distance: ArrayLike | None = None) -> Profile:
+    """``A·(1 − d²/σ²)·exp(−d²/2σ²)`` (signed: negative beyond ``σ``).
+
+    Args:
+      sigma: width ``σ > 0``.
+      amplitude: ``A`` (dimensionless).
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> mexican_hat(1.0)(jnp.array([0.0, 1.0, 2.0])).round(3)
+      Array([ 1.   ,  0.   , -0.406], dtype=float32)
+    """
+    return _build(
+        "mexican_hat",
+        _mexican_hat,
+        {"sigma": sigma, "amplitude": amplitude, "max_distance": max_distance},
+        {"sigma": POSITIVE, "amplitude": REAL},
+        ("sigma", "max_distance"),
+    )
+
+
+def _step(d, *, threshold, inside, outside):
+    return jnp.where(d <= threshold, inside, outside)
+
+
+def step(
+    threshold: ArrayLike, inside: ArrayLike = 1.0, outside: ArrayLike = 0.0, max_distance: ArrayLike | None = None
+) -> Profile:
+    """``inside`` where ``d <= threshold``, else ``outside``.
+
+    Args:
+      threshold: the radius, ``>= 0``.
+      inside: factor within the radius (dimensionless).
+      outside: factor beyond it (dimensionless).
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> step(100.0, outside=0.2)(jnp.array([50.0, 100.0, 150.0]))
+      Array([1. , 1. , 0.2], dtype=float32)
+    """
+    return _build(
+        "step",
+        _step,
+        {"threshold": threshold, "inside": inside, "outside": outside, "max_distance": max_distance},
+        {"threshold": NONNEGATIVE, "inside": REAL, "outside": REAL},
+        ("threshold", "max_distance"),
+    )
+
+
+def _linear(d, *, extent):
+    return jnp.maximum(0, 1 - d / extent)
+
+
+def linear(max_distance: ArrayLike) -> Profile:
+    """``max(0, 1 − d/max_distance)``: falls linearly to 0 at ``max_distance``.
+
+    Args:
+      max_distance: where the factor reaches 0, ``> 0``.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> linear(200.0)(jnp.array([0.0, 50.0, 300.0]))
+      Array([1.  , 0.75, 0.  ], dtype=float32)
+    """
+    # the formula reaches 0 at max_distance by itself; the shared cut-off agrees with it
+    return _build(
+        "linear",
+        _linear,
+        {"extent": max_distance, "max_distance": max_distance},
+        {"extent": POSITIVE},
+        ("extent", "max_distance"),
+        shown={"max_distance": max_distance},
+    )
+
+
+def _sigmoid(d, *, midpoint, slope):
+    return jax.nn.sigmoid(-slope * (d - midpoint))
+
+
+def sigmoid(midpoint: ArrayLike, slope: ArrayLike, max_distance: ArrayLike | None = None) -> Profile:
+    """``1 / (1 + exp(slope·(d − midpoint)))``: decreasing in ``d``, 0.5 at ``midpoint``.
+
+    Args:
+      midpoint: the distance where the factor is 0.5.
+      slope: steepness ``> 0``, in 1/length (``0.05 / u.um`` with units).
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> sigmoid(100.0, 0.05)(jnp.array([0.0, 100.0, 200.0])).round(3)
+      Array([0.993, 0.5  , 0.007], dtype=float32)
+    """
+    return _build(
+        "sigmoid",
+        _sigmoid,
+        {"midpoint": midpoint, "slope": slope, "max_distance": max_distance},
+        {"midpoint": REAL, "slope": POSITIVE},
+        ("midpoint", "max_distance"),
+        inverse_length=("slope",),
+    )
+
+
+def _power_law(d, *, exponent, min_distance):
+    return jnp.power(jnp.maximum(d, min_distance) / min_distance, -exponent)
+
+
+def power_law(exponent: ArrayLike, min_distance: ArrayLike, max_distance: ArrayLike | None = None) -> Profile:
+    """``(max(d, d₀)/d₀)^(−exponent)``, with ``d₀ = min_distance``.
+
+    Args:
+      exponent: decay exponent, ``>= 0`` (dimensionless).
+      min_distance: ``d₀ > 0``; the factor is 1 within it.
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> power_law(2.0, 10.0)(jnp.array([5.0, 10.0, 20.0]))
+      Array([1.  , 1.  , 0.25], dtype=float32)
+    """
+    return _build(
+        "power_law",
+        _power_law,
+        {"exponent": exponent, "min_distance": min_distance, "max_distance": max_distance},
+        {"exponent": NONNEGATIVE, "min_distance": POSITIVE},
+        ("min_distance", "max_distance"),
+    )
+
+
+def _bimodal(d, *, sigma1, sigma2, center1, center2, amplitude1, amplitude2):
+    return amplitude1 * _gaussian(d - center1, sigma=sigma1) + amplitude2 * _gaussian(d - center2, sigma=sigma2)
+
+
+def bimodal(
+    sigma1: ArrayLike,
+    sigma2: ArrayLike,
+    center1: ArrayLike = 0.0,
+    center2: ArrayLike = 0.0,
+    amplitude1: ArrayLike = 1.0,
+    amplitude2: ArrayLike = 1.0,
+    max_distance: ArrayLike | None = None,
+) -> Profile:
+    """``A₁·exp(−(d−c₁)²/2σ₁²) + A₂·exp(−(d−c₂)²/2σ₂²)``: two bumps, e.g. local and patchy.
+
+    Args:
+      sigma1: width of the first bump, ``> 0``.
+      sigma2: width of the second bump, ``> 0``.
+      center1: distance of the first bump's peak.
+      center2: distance of the second bump's peak.
+      amplitude1: ``A₁`` (dimensionless).
+      amplitude2: ``A₂`` (dimensionless).
+      max_distance: the factor is 0 beyond this distance.
+
+    Returns:
+      A profile ``profile(distances) -> factor``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> bimodal(80.0, 200.0, center2=300.0, amplitude1=0.8, amplitude2=0.3)(jnp.array([0.0, 300.0])).round(3)
+      Array([0.818, 0.3  ], dtype=float32)
+    """
+    return _build(
+        "bimodal",
+        _bimodal,
+        {
+            "sigma1": sigma1,
+            "sigma2": sigma2,
+            "center1": center1,
+            "center2": center2,
+            "amplitude1": amplitude1,
+            "amplitude2": amplitude2,
+            "max_distance": max_distance,
+        },
+        {
+            "sigma1": POSITIVE,
+            "sigma2": POSITIVE,
+            "center1": REAL,
+            "center2": REAL,
+            "amplitude1": REAL,
+            "amplitude2": REAL,
+        },
+        ("sigma1", "sigma2", "center1", "center2", "max_distance"),
+    )
+
+
+def pairwise_distances(
+    pre_positions: ArrayLike, post_positions: ArrayLike, box: ArrayLike | None = None
+) -> jax.Array:
+    """The ``(n_pre, n_post)`` matrix of Euclidean distances, optionally on a torus.
+
+    Args:
+      pre_positions: ``(n_pre, dim)`` coordinates (or ``(n_pre,)`` for 1-D); plain
+        or a Quantity of length.
+      post_positions: ``(n_post, dim)`` coordinates in the same space.
+      box: side length(s) of a periodic box, one number or one per axis (``> 0``);
+        ``None`` for open boundaries. With a box, each axis distance is the shorter
+        way round.
+
+    Returns:
+      ``(n_pre, n_post)`` distances (a Quantity if the positions are).
+
+    Raises:
+      ValueError: the positions have different dimensions, or ``box`` is not ``> 0``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> pre = jnp.array([[0.0, 0.0], [9.0, 0.0]])
+      >>> pairwise_distances(pre, pre, box=10.0)
+      Array([[0., 1.],
+             [1., 0.]], dtype=float32)
+    """
+    unit = None
+    values = {"pre_positions": pre_positions, "post_positions": post_positions, "box": box}
+    if "brainunit" in sys.modules:
+        from jaxinit import units
+
+        values, unit = units.split_units("pairwise_distances", values, tuple(values))
+    _core.validate("pairwise_distances", values, {"box": _core.OPTIONAL_POSITIVE})
+    pre, post = (jnp.asarray(values[p]) for p in ("pre_positions", "post_positions"))
+    pre = pre[:, None] if pre.ndim == 1 else pre
+    post = post[:, None] if post.ndim == 1 else post
+    if pre.ndim != 2 or post.ndim != 2 or pre.shape[1] != post.shape[1]:
+        raise ValueError(
+            "pairwise_distances: positions must be (n, dim) arrays of the same dim, "
+            f"got pre_positions {pre.shape} and post_positions {post.shape}"
+        )
+    diff = pre[:, None, :] - post[None, :, :]
+    if values["box"] is not None:
+        box_size = jnp.broadcast_to(jnp.asarray(values["box"], diff.dtype), (diff.shape[-1],))
+        diff = diff - box_size * jnp.round(diff / box_size)
+    distances = jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
+    if unit is not None:
+        from jaxinit import units
+
+        return units.attach(distances, unit)
+    return distances
