@@ -4,7 +4,18 @@ An initializer is a pure function ``init(key, shape, dtype=None, **ctx)``; every
 public constructor below returns one.
 """
 
+from jaxinit import profiles as profiles
 from jaxinit._core import Initializer as Initializer
+from jaxinit.combinators import add as add
+from jaxinit.combinators import blocks as blocks
+from jaxinit.combinators import clip as clip
+from jaxinit.combinators import mixture as mixture
+from jaxinit.combinators import modulate_by_distance as modulate_by_distance
+from jaxinit.combinators import multiply as multiply
+from jaxinit.combinators import scale as scale
+from jaxinit.combinators import shift as shift
+from jaxinit.combinators import transform as transform
+from jaxinit.combinators import where as where
 from jaxinit.distributions import bernoulli as bernoulli
 from jaxinit.distributions import beta as beta
 from jaxinit.distributions import constant as constant
@@ -22,6 +33,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Initializer",
+    "add",
+    "blocks",
+    "clip",
+    "mixture",
+    "modulate_by_distance",
+    "multiply",
+    "profiles",
+    "scale",
+    "shift",
+    "transform",
+    "where",
     "bernoulli",
     "beta",
     "constant",

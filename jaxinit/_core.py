@@ -215,13 +215,43 @@ def _broadcasts_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
 
 
 def show_value(value: Any) -> str:
-    if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
+    """How a constructor argument appears in a ``repr``."""
+    if is_traced(value):
+        return f"<traced {value.dtype}{list(value.shape)}>"
+    if isinstance(value, (np.ndarray, jax.Array)):
         if value.size <= 4:
             return repr(np.asarray(value).tolist())
         return f"{value.dtype}{list(value.shape)}"
-    if is_traced(value):
-        return f"<traced {value.dtype}{list(value.shape)}>"
-    return str(value) if "brainunit" in sys.modules and type(value).__name__ == "Quantity" else repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
+    if "brainunit" in sys.modules and type(value).__name__ == "Quantity":
+        return str(value)
+    if callable(value) and not isinstance(value, Described) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', None) or ''}.{value.__qualname__}".lstrip(".")
+    return repr(value)
+
+
+class Described:
+    """Shared by initializers and profiles: a name, the arguments as given, pickling.
+
+    The ``repr`` shows how the object was built, ``name(arg=value, ...)``. Pickling
+    goes through the slots, so every callable held must be a module-level function.
+    """
+
+    __slots__ = ("name", "shown", "__weakref__")
+    repr_prefix = ""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{p}={show_value(v)}" for p, v in self.shown.items())
+        return f"{self.repr_prefix}{self.name}({args})"
+
+    def __getstate__(self):
+        slots = [s for cls in type(self).__mro__ for s in getattr(cls, "__slots__", ()) if s != "__weakref__"]
+        return {slot: getattr(self, slot) for slot in slots}
+
+    def __setstate__(self, state):
+        for slot, value in state.items():
+            setattr(self, slot, value)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
@@ -231,7 +261,7 @@ def _sample(sampler, key, shape, sample_dtype, dtype, params):
     return sampler(key, shape, sample_dtype, **params).astype(dtype)
 
 
-class ParametricInitializer:
+class ParametricInitializer(Described):
     """An initializer defined by a sampling function and named parameters.
 
     ``sampler(key, shape, dtype, **params)`` receives a checked key, a tuple shape,
@@ -240,7 +270,7 @@ class ParametricInitializer:
     picklable; holding the parameters by name is what gives the readable ``repr``.
     """
 
-    __slots__ = ("name", "sampler", "params", "shown", "unit", "any_dtype", "__weakref__")
+    __slots__ = ("sampler", "params", "unit", "any_dtype")
 
     def __init__(
         self,
@@ -271,16 +301,26 @@ class ParametricInitializer:
             return units.attach(out, self.unit)
         return out
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{p}={show_value(v)}" for p, v in self.shown.items())
-        return f"{self.name}({args})"
 
-    def __getstate__(self):
-        return {slot: getattr(self, slot) for slot in self.__slots__ if slot != "__weakref__"}
+class CompositeInitializer(Described):
+    """An initializer that combines others: ``combine(key, shape, dtype, ctx, **params)``.
 
-    def __setstate__(self, state):
-        for slot, value in state.items():
-            setattr(self, slot, value)
+    The key and shape are checked here; the dtype and the context go to the
+    children unchanged, so each child applies its own rules to them.
+    """
+
+    __slots__ = ("combine", "params")
+
+    def __init__(self, name: str, combine: Callable[..., Any], params: Mapping[str, Any]):
+        self.name = name
+        self.combine = combine
+        self.params = dict(params)
+        self.shown = dict(params)
+
+    def __call__(self, key: ArrayLike, shape: Shape, dtype: DTypeLike | None = None, **ctx: Any) -> jax.Array:
+        key = check_key(self.name, key)
+        shape = canonical_shape(self.name, shape)
+        return self.combine(key, shape, dtype, ctx, **self.params)
 
 
 def build(

@@ -486,3 +486,34 @@ def bernoulli(p: ArrayLike) -> ParametricInitializer:
       (dtype('bool'), 0.1)
     """
     return _core.build("bernoulli", _bernoulli, {"p": p}, rules={"p": PROBABILITY}, any_dtype=True)
+
+
+def _standard_normal(key, shape, dtype):
+    return jax.random.normal(key, shape, dtype)
+
+
+def _standard_uniform(key, shape, dtype):
+    return jax.random.uniform(key, shape, dtype)
+
+
+def _standard_exponential(key, shape, dtype):
+    return jax.random.exponential(key, shape, dtype)
+
+
+def affine_form(init: object):
+    """``(standard sampler, loc, scale)`` if ``init`` draws ``loc + scale·Z``, else ``None``.
+
+    Z is a standard variate of a fixed family (normal, uniform on [0, 1),
+    exponential). A mixture of components of one such family needs one draw of Z
+    plus the component choice, whatever the number of components.
+    """
+    if not isinstance(init, ParametricInitializer):
+        return None
+    p = init.params
+    if init.sampler is _normal:
+        return _standard_normal, p["mean"], p["std"]
+    if init.sampler is _uniform:
+        return _standard_uniform, p["low"], jnp.subtract(p["high"], p["low"])
+    if init.sampler is _exponential:
+        return _standard_exponential, 0.0, p["scale"]
+    return None

@@ -22,22 +22,22 @@ from jaxinit import _core
 from jaxinit._core import NONNEGATIVE, POSITIVE, REAL, Rule
 
 
-class Profile:
+class Profile(_core.Described):
     """A distance profile built from a formula and named parameters.
 
     ``formula(d, **params)`` receives plain distances and parameters in one length
     unit. Like initializers, profiles are picklable and have a readable ``repr``.
     """
 
-    __slots__ = ("name", "formula", "params", "shown", "unit", "inverse_length", "__weakref__")
+    __slots__ = ("formula", "params", "unit")
+    repr_prefix = "profiles."
 
-    def __init__(self, name, formula, params, shown, unit, inverse_length):
+    def __init__(self, name, formula, params, shown, unit):
         self.name = name
         self.formula = formula
         self.params = params
         self.shown = shown
         self.unit = unit
-        self.inverse_length = inverse_length
 
     def __call__(self, distances: ArrayLike) -> jax.Array:
         if self.unit is not None:
@@ -60,17 +60,6 @@ class Profile:
         if max_distance is not None:
             factor = jnp.where(d > max_distance, jnp.zeros_like(factor), factor)
         return factor
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{p}={_core.show_value(v)}" for p, v in self.shown.items() if p != "max_distance" or v)
-        return f"profiles.{self.name}({args})"
-
-    def __getstate__(self):
-        return {slot: getattr(self, slot) for slot in self.__slots__ if slot != "__weakref__"}
-
-    def __setstate__(self, state):
-        for slot, value in state.items():
-            setattr(self, slot, value)
 
 
 def _is_quantity(value: Any) -> bool:
@@ -97,7 +86,7 @@ def _build(
         plain, unit = units.split_units(name, params, lengths, inverse=inverse_length)
     optional = {**rules, "max_distance": _core.OPTIONAL_POSITIVE}
     _core.validate(name, plain, optional, units={p: unit for p in lengths} if unit is not None else None)
-    return Profile(name, formula, plain, dict(params if shown is None else shown), unit, inverse_length)
+    return Profile(name, formula, plain, dict(params if shown is None else shown), unit)
 
 
 def _gaussian(d, *, sigma):
@@ -115,12 +104,16 @@ def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None) -> Profile
       A profile ``profile(distances) -> factor``.
 
     Example:
-      >>> import jax.numpy as jnp
-      >>> gaussian(100.0)(jnp.array([0.0, 100.0, 200.0])).round(3)
-      Array([1.   , 0.607, 0.135], dtype=float32)
+      >>> import jax.numpy as jnp, numpy as np
+      >>> np.asarray(gaussian(100.0)(jnp.array([0.0, 100.0, 200.0]))).round(3)
+      array([1.   , 0.607, 0.135], dtype=float32)
     """
     return _build(
-        "gaussian", _gaussian, {"sigma": sigma, "max_distance": max_distance}, {"sigma": POSITIVE}, ("sigma", "max_distance")
+        "gaussian",
+        _gaussian,
+        {"sigma": sigma, "max_distance": max_distance},
+        {"sigma": POSITIVE},
+        ("sigma", "max_distance"),
     )
 
 
@@ -139,9 +132,9 @@ def exponential(decay_constant: ArrayLike, max_distance: ArrayLike | None = None
       A profile ``profile(distances) -> factor``.
 
     Example:
-      >>> import jax.numpy as jnp
-      >>> exponential(50.0)(jnp.array([0.0, 50.0])).round(3)
-      Array([1.   , 0.368], dtype=float32)
+      >>> import jax.numpy as jnp, numpy as np
+      >>> np.asarray(exponential(50.0)(jnp.array([0.0, 50.0]))).round(3)
+      array([1.   , 0.368], dtype=float32)
     """
     return _build(
         "exponential",
@@ -176,9 +169,9 @@ def dog(
       A profile; clip it (``lambda d: jnp.clip(p(d), 0, 1)``) to use it as a probability.
 
     Example:
-      >>> import jax.numpy as jnp
-      >>> dog(50.0, 150.0)(jnp.array([0.0, 100.0])).round(3)
-      Array([ 0.5  , -0.265], dtype=float32)
+      >>> import jax.numpy as jnp, numpy as np
+      >>> np.asarray(dog(50.0, 150.0)(jnp.array([0.0, 100.0]))).round(3)
+      array([ 0.5  , -0.265], dtype=float32)
     """
     return _build(
         "dog",
@@ -212,9 +205,9 @@ def mexican_hat(sigma: ArrayLike, amplitude: ArrayLike = 1.0, max_distance: Arra
       A profile ``profile(distances) -> factor``.
 
     Example:
-      >>> import jax.numpy as jnp
-      >>> mexican_hat(1.0)(jnp.array([0.0, 1.0, 2.0])).round(3)
-      Array([ 1.   ,  0.   , -0.406], dtype=float32)
+      >>> import jax.numpy as jnp, numpy as np
+      >>> np.asarray(mexican_hat(1.0)(jnp.array([0.0, 1.0, 2.0]))).round(3)
+      array([ 1.   ,  0.   , -0.406], dtype=float32)
     """
     return _build(
         "mexican_hat",
@@ -302,9 +295,9 @@ def sigmoid(midpoint: ArrayLike, slope: ArrayLike, max_distance: ArrayLike | Non
       A profile ``profile(distances) -> factor``.
 
     Example:
-      >>> import jax.numpy as jnp
-      >>> sigmoid(100.0, 0.05)(jnp.array([0.0, 100.0, 200.0])).round(3)
-      Array([0.993, 0.5  , 0.007], dtype=float32)
+      >>> import jax.numpy as jnp, numpy as np
+      >>> np.asarray(sigmoid(100.0, 0.05)(jnp.array([0.0, 100.0, 200.0]))).round(3)
+      array([0.993, 0.5  , 0.007], dtype=float32)
     """
     return _build(
         "sigmoid",
@@ -373,9 +366,10 @@ def bimodal(
       A profile ``profile(distances) -> factor``.
 
     Example:
-      >>> import jax.numpy as jnp
-      >>> bimodal(80.0, 200.0, center2=300.0, amplitude1=0.8, amplitude2=0.3)(jnp.array([0.0, 300.0])).round(3)
-      Array([0.818, 0.3  ], dtype=float32)
+      >>> import jax.numpy as jnp, numpy as np
+      >>> local_and_patchy = bimodal(80.0, 200.0, center2=300.0, amplitude1=0.8, amplitude2=0.3)
+      >>> np.asarray(local_and_patchy(jnp.array([0.0, 300.0]))).round(3)
+      array([0.897, 0.301], dtype=float32)
     """
     return _build(
         "bimodal",
@@ -401,9 +395,7 @@ def bimodal(
     )
 
 
-def pairwise_distances(
-    pre_positions: ArrayLike, post_positions: ArrayLike, box: ArrayLike | None = None
-) -> jax.Array:
+def pairwise_distances(pre_positions: ArrayLike, post_positions: ArrayLike, box: ArrayLike | None = None) -> jax.Array:
     """The ``(n_pre, n_post)`` matrix of Euclidean distances, optionally on a torus.
 
     Args:
@@ -444,7 +436,7 @@ def pairwise_distances(
         )
     diff = pre[:, None, :] - post[None, :, :]
     if values["box"] is not None:
-        box_size = jnp.broadcast_to(jnp.asarray(values["box"], diff.dtype), (diff.shape[-1],))
+        box_size = jnp.broadcast_to(jnp.asarray(values["box"], diff.dtype), (1, 1, diff.shape[-1]))
         diff = diff - box_size * jnp.round(diff / box_size)
     distances = jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
     if unit is not None:

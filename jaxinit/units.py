@@ -8,7 +8,7 @@ in jaxinit knows about units, and unit-free use never imports this module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import brainunit as u
@@ -136,3 +136,42 @@ def attach(values: jax.Array, unit: Any) -> u.Quantity:
       [1. 1.] nS
     """
     return u.Quantity(values, unit=unit)
+
+
+def common_unit(name: str, values: Sequence[Any], labels: Sequence[str]) -> tuple[list[Any], Any]:
+    """Expresses ``values`` in one unit, the unit of the first Quantity among them.
+
+    Args:
+      name: the caller's name, for error messages.
+      values: arrays or Quantities (``None`` entries are passed through).
+      labels: a name for each value, for error messages.
+
+    Returns:
+      ``(plain values, unit)``; ``unit`` is ``None`` when no value is a Quantity.
+
+    Raises:
+      ValueError: Quantities mix with plain arrays, or their dimensions differ.
+
+    Example:
+      >>> import brainunit as u
+      >>> plain, unit = common_unit("add", [1.0 * u.nS, 500.0 * u.psiemens], ["a", "b"])
+      >>> [float(v) for v in plain], str(unit)
+      ([1.0, 0.5], 'nS')
+    """
+    first = next((i for i, v in enumerate(values) if is_quantity(v)), None)
+    if first is None:
+        return list(values), None
+    unit = values[first].unit
+    plain = []
+    for value, label in zip(values, labels, strict=True):
+        if value is None:
+            plain.append(None)
+        elif not is_quantity(value):
+            raise ValueError(f"{name}: {label} is unit-free but {labels[first]} is in {unit}; give every part in units")
+        elif not u.have_same_dim(value, values[first]):
+            raise ValueError(
+                f"{name}: {label} is in {value.unit}, which cannot be converted to {unit} (the unit of {labels[first]})"
+            )
+        else:
+            plain.append(value.to_decimal(unit))
+    return plain, unit
