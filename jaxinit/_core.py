@@ -320,7 +320,15 @@ class CompositeInitializer(Described):
     def __call__(self, key: ArrayLike, shape: Shape, dtype: DTypeLike | None = None, **ctx: Any) -> jax.Array:
         key = check_key(self.name, key)
         shape = canonical_shape(self.name, shape)
-        return self.combine(key, shape, dtype, ctx, **self.params)
+        if dtype is None or not jnp.issubdtype(dtype, jnp.floating) or jnp.dtype(dtype).itemsize >= 4:
+            return self.combine(key, shape, dtype, ctx, **self.params)
+        # half precision: combine in float32 like the children sample, round once at the end
+        out = self.combine(key, shape, jnp.float32, ctx, **self.params)
+        if "brainunit" in sys.modules and type(out).__name__ == "Quantity":
+            from jaxinit import units
+
+            return units.attach(out.mantissa.astype(dtype), out.unit)
+        return out.astype(dtype)
 
 
 def build(

@@ -183,6 +183,16 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
       0.57
     """
     components = _check_initializers("mixture", "components", components)
+    with_units = [(i, c) for i, c in enumerate(components) if isinstance(c, ParametricInitializer)]
+    known = [(i, c.unit) for i, c in with_units if c.unit is not None]
+    if known and len(known) < len(with_units):
+        plain = next(i for i, c in with_units if c.unit is None)
+        raise ValueError(
+            f"mixture: components[{plain}] is unit-free but components[{known[0][0]}] is in {known[0][1]}; "
+            "give every component in units"
+        )
+    for i, unit in known[1:]:
+        _units().to_plain("mixture", f"components[{i}]", 1 * unit, known[0][1])
     if weights is not None and not _core.is_traced(weights):
         _core.validate("mixture", {"weights": weights}, {"weights": NONNEGATIVE})
         w = np.asarray(weights, np.float64)

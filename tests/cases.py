@@ -11,10 +11,15 @@ import dataclasses
 import math
 from collections.abc import Callable
 
+import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
 import jaxinit as ji
+
+# the shapes every shape-free initializer is tried with; SHAPE for the other contract tests
+SHAPES = ((), 7, (3, 4), [2, 3, 5], (0, 3))
+SHAPE = (6, 5)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +31,18 @@ class Case:
     high: float = math.inf
     any_dtype: bool = False
     discrete: bool = False
+    shapes: tuple = SHAPES  # the shapes it accepts (blocks takes one)
+    ctx: Callable[[tuple], dict] = lambda shape: {}  # context it needs, for a given shape
+
+
+def magnitude(x):
+    """A module-level elementwise function, so that transform(..., magnitude) pickles."""
+    return jnp.abs(x)
+
+
+def _distances(shape):
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return {"distances": jnp.linspace(0.0, 300.0, int(np.prod(shape))).reshape(shape)}
 
 
 def _lognormal_reference(mean: float, std: float):
@@ -60,4 +77,39 @@ CASES = [
     Case("bernoulli", ji.bernoulli(0.3), stats.bernoulli(0.3), low=0.0, high=1.0, any_dtype=True, discrete=True),
 ]
 
+COMBINATOR_CASES = [
+    Case(
+        "mixture-affine",
+        ji.mixture([ji.normal(0.3, 0.05), ji.normal(1.2, 0.2), ji.normal(-1.0, 0.5)], weights=[0.5, 0.3, 0.2]),
+    ),
+    Case("mixture-general", ji.mixture([ji.normal(0.3, 0.05), ji.gamma(2.0, 0.5)], weights=[0.6, 0.4])),
+    Case(
+        "where",
+        ji.where(jnp.array([True, False, True, True, False]), ji.uniform(0.0, 1.0), ji.normal(-3.0, 0.1)),
+        shapes=((4, 5), SHAPE, (2, 3, 5)),
+    ),
+    Case(
+        "where-callable",
+        ji.where(lambda shape, **ctx: jnp.arange(math.prod(shape)).reshape(shape) % 3 == 0, ji.ones, ji.normal()),
+    ),
+    Case("scale", ji.scale(ji.normal(0.5, 0.3), 2.0), stats.norm(1.0, 0.6)),
+    Case("shift", ji.shift(ji.exponential(2.0), 0.5), stats.expon(0.5, 2.0), low=0.5),
+    Case("clip", ji.clip(ji.normal(0.5, 0.3), low=0.2, high=0.8), low=0.2, high=0.8),
+    Case("transform", ji.transform(ji.normal(0.0, 2.0), magnitude), stats.halfnorm(scale=2.0), low=0.0),
+    Case("add", ji.add(ji.normal(1.0, 1.0), ji.normal(-0.5, 2.0)), stats.norm(0.5, math.sqrt(5.0))),
+    Case("multiply", ji.multiply(ji.bernoulli(0.3), ji.lognormal(1.0, 0.5)), low=0.0),
+    Case(
+        "modulate_by_distance",
+        ji.modulate_by_distance(ji.normal(1.0, 0.1), ji.profiles.gaussian(100.0), min_weight=0.05),
+        ctx=_distances,
+    ),
+    Case(
+        "blocks",
+        ji.blocks([4, 2], [3, 2], [[ji.normal(1.0, 0.1), None], [ji.uniform(-2.0, -1.0), ji.constant(3.0)]]),
+        low=-2.0,
+        shapes=(SHAPE,),
+    ),
+]
+
+CASES += COMBINATOR_CASES
 RANDOM_CASES = [c for c in CASES if c.reference is not None]
