@@ -28,32 +28,62 @@ from jaxinit.distributions import truncated_normal as truncated_normal
 from jaxinit.distributions import uniform as uniform
 from jaxinit.distributions import weibull as weibull
 from jaxinit.distributions import zeros as zeros
+from jaxinit.variance import compute_fans as compute_fans
+from jaxinit.variance import delta_orthogonal as delta_orthogonal
+from jaxinit.variance import glorot_normal as glorot_normal
+from jaxinit.variance import glorot_uniform as glorot_uniform
+from jaxinit.variance import he_normal as he_normal
+from jaxinit.variance import he_uniform as he_uniform
+from jaxinit.variance import identity as identity
+from jaxinit.variance import kaiming_normal as kaiming_normal
+from jaxinit.variance import kaiming_uniform as kaiming_uniform
+from jaxinit.variance import lecun_normal as lecun_normal
+from jaxinit.variance import lecun_uniform as lecun_uniform
+from jaxinit.variance import orthogonal as orthogonal
+from jaxinit.variance import variance_scaling as variance_scaling
+from jaxinit.variance import xavier_normal as xavier_normal
+from jaxinit.variance import xavier_uniform as xavier_uniform
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Initializer",
     "add",
+    "bernoulli",
+    "beta",
     "blocks",
     "clip",
+    "compute_fans",
+    "constant",
+    "delta_orthogonal",
+    "exponential",
+    "gamma",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "lognormal",
     "mixture",
     "modulate_by_distance",
     "multiply",
+    "normal",
+    "ones",
+    "orthogonal",
     "profiles",
     "scale",
     "shift",
     "transform",
-    "where",
-    "bernoulli",
-    "beta",
-    "constant",
-    "exponential",
-    "gamma",
-    "lognormal",
-    "normal",
-    "ones",
     "truncated_normal",
     "uniform",
+    "variance_scaling",
     "weibull",
+    "where",
+    "xavier_normal",
+    "xavier_uniform",
     "zeros",
 ]

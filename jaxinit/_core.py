@@ -222,8 +222,10 @@ def show_value(value: Any) -> str:
         if value.size <= 4:
             return repr(np.asarray(value).tolist())
         return f"{value.dtype}{list(value.shape)}"
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return "[" + ", ".join(show_value(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(show_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if "brainunit" in sys.modules and type(value).__name__ == "Quantity":
         return str(value)
     if callable(value) and not isinstance(value, Described) and hasattr(value, "__qualname__"):
@@ -302,20 +304,27 @@ class ParametricInitializer(Described):
         return out
 
 
-class CompositeInitializer(Described):
-    """An initializer that combines others: ``combine(key, shape, dtype, ctx, **params)``.
+class ContextInitializer(Described):
+    """An initializer computed by ``combine(key, shape, dtype, ctx, **params)``.
 
-    The key and shape are checked here; the dtype and the context go to the
-    children unchanged, so each child applies its own rules to them.
+    For initializers that read the context (fan axes, distances) or call other
+    initializers (the combinators). The key and shape are checked here; the dtype
+    and the context go to ``combine`` as given, so children apply their own rules.
     """
 
     __slots__ = ("combine", "params")
 
-    def __init__(self, name: str, combine: Callable[..., Any], params: Mapping[str, Any]):
+    def __init__(
+        self,
+        name: str,
+        combine: Callable[..., Any],
+        params: Mapping[str, Any],
+        shown: Mapping[str, Any] | None = None,
+    ):
         self.name = name
         self.combine = combine
         self.params = dict(params)
-        self.shown = dict(params)
+        self.shown = dict(params if shown is None else shown)
 
     def __call__(self, key: ArrayLike, shape: Shape, dtype: DTypeLike | None = None, **ctx: Any) -> jax.Array:
         key = check_key(self.name, key)

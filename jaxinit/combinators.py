@@ -20,7 +20,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
-from jaxinit._core import NONNEGATIVE, REAL, CompositeInitializer, Initializer, ParametricInitializer
+from jaxinit._core import NONNEGATIVE, REAL, ContextInitializer, Initializer, ParametricInitializer
 from jaxinit.distributions import affine_form
 
 # --- shared helpers -------------------------------------------------------------
@@ -152,7 +152,7 @@ def _mixture(key, shape, dtype, ctx, *, components, weights):
     return _attach(out, unit)
 
 
-def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None) -> CompositeInitializer:
+def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None) -> ContextInitializer:
     """Each element drawn independently from component ``i`` with probability ``weights[i]``.
 
     When all components are of one location-scale family (all ``normal``, all
@@ -182,6 +182,7 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
       >>> round(float(x.mean()), 2)  # 0.7·0.3 + 0.3·1.2
       0.57
     """
+    shown = {"components": list(components) if isinstance(components, Sequence) else components}
     components = _check_initializers("mixture", "components", components)
     with_units = [(i, c) for i, c in enumerate(components) if isinstance(c, ParametricInitializer)]
     known = [(i, c.unit) for i, c in with_units if c.unit is not None]
@@ -202,7 +203,8 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
             )
         if w.sum() <= 0:
             raise ValueError(f"mixture: weights must not all be 0, got {w.tolist()}")
-    return CompositeInitializer("mixture", _mixture, {"components": components, "weights": weights})
+    params = {"components": components, "weights": weights}
+    return ContextInitializer("mixture", _mixture, params, {**shown, "weights": weights})
 
 
 # --- where --------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def _where(key, shape, dtype, ctx, *, condition, if_true, if_false):
 
 def where(
     condition: ArrayLike | Callable[..., jax.Array], if_true: Initializer, if_false: Initializer
-) -> CompositeInitializer:
+) -> ContextInitializer:
     """Elementwise choice between two initializers.
 
     Both children are sampled over the whole shape (each with its own key) and the
@@ -269,7 +271,7 @@ def where(
         )
     _check_initializer("where", "if_true", if_true)
     _check_initializer("where", "if_false", if_false)
-    return CompositeInitializer("where", _where, {"condition": condition, "if_true": if_true, "if_false": if_false})
+    return ContextInitializer("where", _where, {"condition": condition, "if_true": if_true, "if_false": if_false})
 
 
 # --- elementwise arithmetic ------------------------------------------------------------
@@ -280,7 +282,7 @@ def _scale(key, shape, dtype, ctx, *, init, factor):
     return x * _operand("scale", "factor", factor, x)
 
 
-def scale(init: Initializer, factor: ArrayLike) -> CompositeInitializer:
+def scale(init: Initializer, factor: ArrayLike) -> ContextInitializer:
     """``factor * init(...)``.
 
     Args:
@@ -300,7 +302,7 @@ def scale(init: Initializer, factor: ArrayLike) -> CompositeInitializer:
     """
     _check_initializer("scale", "init", init)
     _check_number("scale", "factor", factor)
-    return CompositeInitializer("scale", _scale, {"init": init, "factor": factor})
+    return ContextInitializer("scale", _scale, {"init": init, "factor": factor})
 
 
 def _shift(key, shape, dtype, ctx, *, init, offset):
@@ -310,7 +312,7 @@ def _shift(key, shape, dtype, ctx, *, init, offset):
     return _attach(plain + _fit("shift", "offset", offset, plain), unit)
 
 
-def shift(init: Initializer, offset: ArrayLike) -> CompositeInitializer:
+def shift(init: Initializer, offset: ArrayLike) -> ContextInitializer:
     """``init(...) + offset``, e.g. a minimum synaptic delay.
 
     Args:
@@ -331,7 +333,7 @@ def shift(init: Initializer, offset: ArrayLike) -> CompositeInitializer:
     _check_initializer("shift", "init", init)
     _check_number("shift", "offset", offset)
     _check_unit_of("shift", "offset", offset, init)
-    return CompositeInitializer("shift", _shift, {"init": init, "offset": offset})
+    return ContextInitializer("shift", _shift, {"init": init, "offset": offset})
 
 
 def _check_unit_of(name: str, param: str, value: Any, init: Any) -> None:
@@ -352,7 +354,7 @@ def _clip(key, shape, dtype, ctx, *, init, low, high):
     return _attach(jnp.clip(plain, low, high), unit)
 
 
-def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None = None) -> CompositeInitializer:
+def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None = None) -> ContextInitializer:
     """Clamps ``init``'s values to ``[low, high]``.
 
     Unlike :func:`jaxinit.truncated_normal` this changes the distribution: the mass
@@ -386,14 +388,14 @@ def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None
     if low is not None and high is not None:
         (lo, hi), unit = _common_unit("clip", [low, high], ["low", "high"])
         _core.validate("clip", {"low": lo, "high": hi}, {}, ordered=("low", "high"))
-    return CompositeInitializer("clip", _clip, {"init": init, "low": low, "high": high})
+    return ContextInitializer("clip", _clip, {"init": init, "low": low, "high": high})
 
 
 def _transform(key, shape, dtype, ctx, *, init, fn):
     return fn(_draw(init, key, shape, dtype, ctx))
 
 
-def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> CompositeInitializer:
+def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> ContextInitializer:
     """``fn(init(...))`` for an elementwise ``fn``, e.g. ``jnp.abs``.
 
     Args:
@@ -414,7 +416,7 @@ def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> Compos
     _check_initializer("transform", "init", init)
     if not callable(fn):
         raise TypeError(f"transform: fn must be a callable applied elementwise, got {fn!r}")
-    return CompositeInitializer("transform", _transform, {"init": init, "fn": fn})
+    return ContextInitializer("transform", _transform, {"init": init, "fn": fn})
 
 
 def _add(key, shape, dtype, ctx, *, inits):
@@ -427,7 +429,7 @@ def _add(key, shape, dtype, ctx, *, inits):
     return _attach(total, unit)
 
 
-def add(*inits: Initializer) -> CompositeInitializer:
+def add(*inits: Initializer) -> ContextInitializer:
     """Elementwise sum of independent draws, one key per initializer.
 
     Args:
@@ -444,7 +446,7 @@ def add(*inits: Initializer) -> CompositeInitializer:
       1.41
     """
     inits = _check_initializers("add", "inits", inits)
-    return CompositeInitializer("add", _add, {"inits": inits})
+    return ContextInitializer("add", _add, {"inits": inits})
 
 
 def _multiply(key, shape, dtype, ctx, *, inits):
@@ -455,7 +457,7 @@ def _multiply(key, shape, dtype, ctx, *, inits):
     return product
 
 
-def multiply(*inits: Initializer) -> CompositeInitializer:
+def multiply(*inits: Initializer) -> ContextInitializer:
     """Elementwise product of independent draws, e.g. a sparse mask times weights.
 
     Args:
@@ -473,7 +475,7 @@ def multiply(*inits: Initializer) -> CompositeInitializer:
       (0.1, 0.1)
     """
     inits = _check_initializers("multiply", "inits", inits)
-    return CompositeInitializer("multiply", _multiply, {"inits": inits})
+    return ContextInitializer("multiply", _multiply, {"inits": inits})
 
 
 # --- distance and blocks --------------------------------------------------------------
@@ -499,7 +501,7 @@ def _modulate_by_distance(key, shape, dtype, ctx, *, base, profile, min_weight):
 
 def modulate_by_distance(
     base: Initializer, profile: Callable[[jax.Array], jax.Array], min_weight: ArrayLike | None = None
-) -> CompositeInitializer:
+) -> ContextInitializer:
     """``base(...) * profile(distances)``, floored at ``min_weight``.
 
     The distances come from the context: ``init(key, shape, distances=d)``.
@@ -530,7 +532,7 @@ def modulate_by_distance(
     if min_weight is not None:
         _check_number("modulate_by_distance", "min_weight", min_weight)
         _check_unit_of("modulate_by_distance", "min_weight", min_weight, base)
-    return CompositeInitializer(
+    return ContextInitializer(
         "modulate_by_distance", _modulate_by_distance, {"base": base, "profile": profile, "min_weight": min_weight}
     )
 
@@ -593,7 +595,7 @@ def _check_sizes(param: str, sizes: Any) -> tuple[int, ...]:
 
 def blocks(
     pre_sizes: Sequence[int], post_sizes: Sequence[int], table: Sequence[Sequence[Initializer | None]]
-) -> CompositeInitializer:
+) -> ContextInitializer:
     """A 2-D matrix assembled from one initializer per (pre population, post population).
 
     Called with shape ``(sum(pre_sizes), sum(post_sizes))``; block ``(i, j)`` is
@@ -638,6 +640,6 @@ def blocks(
             if init is not None:
                 _check_initializer("blocks", f"table[{i}][{j}]", init)
         rows.append(tuple(row))
-    return CompositeInitializer(
+    return ContextInitializer(
         "blocks", _blocks, {"pre_sizes": pre_sizes, "post_sizes": post_sizes, "table": tuple(rows)}
     )

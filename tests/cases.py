@@ -32,6 +32,7 @@ class Case:
     any_dtype: bool = False
     discrete: bool = False
     shapes: tuple = SHAPES  # the shapes it accepts (blocks takes one)
+    shape: tuple = SHAPE  # the shape of the contract tests
     ctx: Callable[[tuple], dict] = lambda shape: {}  # context it needs, for a given shape
 
 
@@ -111,5 +112,20 @@ COMBINATOR_CASES = [
     ),
 ]
 
-CASES += COMBINATOR_CASES
+KERNEL_SHAPES = ((3, 4), SHAPE, (3, 3, 2, 5))
+VARIANCE_CASES = [
+    Case("variance_scaling", ji.variance_scaling(0.5, "fan_avg", "normal"), shapes=KERNEL_SHAPES),
+    Case("kaiming_normal", ji.kaiming_normal(), shapes=KERNEL_SHAPES),
+    Case("kaiming_uniform", ji.kaiming_uniform(), shapes=KERNEL_SHAPES),
+    Case("xavier_normal", ji.xavier_normal(), shapes=KERNEL_SHAPES),
+    Case("xavier_uniform", ji.xavier_uniform(), shapes=KERNEL_SHAPES),
+    Case("lecun_normal", ji.lecun_normal(), shapes=KERNEL_SHAPES),
+    Case("lecun_uniform", ji.lecun_uniform(), shapes=KERNEL_SHAPES),
+    Case("orthogonal", ji.orthogonal(), shapes=(*KERNEL_SHAPES, (0, 3))),
+    Case("orthogonal-batched", ji.orthogonal(batch_axis=0), shapes=((2, 4, 4), (3, 6, 5)), shape=(3, 6, 5)),
+    Case("delta_orthogonal", ji.delta_orthogonal(), shapes=((3, 4, 4), (3, 3, 5, 6)), shape=(3, 3, 5, 6)),
+    Case("identity", ji.identity(2.0), low=0.0, high=2.0, shapes=KERNEL_SHAPES),
+]
+
+CASES += COMBINATOR_CASES + VARIANCE_CASES
 RANDOM_CASES = [c for c in CASES if c.reference is not None]

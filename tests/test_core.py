@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 import jaxinit as ji
-from tests.cases import CASES, SHAPE
+from tests.cases import CASES
 
 case_ids = [c.id for c in CASES]
 
 
 def _call(case, key, dtype=None, **extra):
     """The case's initializer at the contract shape, with the context it needs."""
-    return case.init(key, SHAPE, dtype, **case.ctx(SHAPE), **extra)
+    return case.init(key, case.shape, dtype, **case.ctx(case.shape), **extra)
 
 
 def _expected_shape(shape):
@@ -72,7 +72,7 @@ def test_same_key_same_values_and_jit_matches_eager(case):
     key = jax.random.key(4)
     eager = _call(case, key)
     np.testing.assert_array_equal(eager, _call(case, key))
-    jitted = jax.jit(lambda k, ctx: case.init(k, SHAPE, **ctx))(key, case.ctx(SHAPE))
+    jitted = jax.jit(lambda k, ctx: case.init(k, case.shape, **ctx))(key, case.ctx(case.shape))
     np.testing.assert_allclose(jitted, eager, rtol=1e-6, atol=1e-6)
 
 
@@ -87,7 +87,7 @@ def test_vmap_over_keys_equals_stacked_calls(case):
 @pytest.mark.parametrize("case", CASES, ids=case_ids)
 def test_unknown_context_is_ignored(case):
     key = jax.random.key(6)
-    with_context = _call(case, key, unused_array=jnp.ones(SHAPE), neuron_type="E")
+    with_context = _call(case, key, unused_array=jnp.ones(case.shape), neuron_type="E")
     np.testing.assert_array_equal(with_context, _call(case, key))
 
 
@@ -107,15 +107,16 @@ def test_no_recompilation_for_a_new_key(case):
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids)
 def test_positional_flax_convention(case):
-    x = case.init(jax.random.key(0), SHAPE, jnp.float32, **case.ctx(SHAPE))
-    assert x.shape == SHAPE and x.dtype == jnp.float32
+    x = case.init(jax.random.key(0), case.shape, jnp.float32, **case.ctx(case.shape))
+    assert x.shape == case.shape and x.dtype == jnp.float32
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "callable" not in c.id], ids=lambda c: c.id)
 def test_pickle_round_trip_keeps_values_and_repr(case):
     restored = pickle.loads(pickle.dumps(case.init))
     assert repr(restored) == repr(case.init)
-    np.testing.assert_array_equal(restored(jax.random.key(7), SHAPE, **case.ctx(SHAPE)), _call(case, jax.random.key(7)))
+    restored_values = restored(jax.random.key(7), case.shape, **case.ctx(case.shape))
+    np.testing.assert_array_equal(restored_values, _call(case, jax.random.key(7)))
 
 
 def test_repr_shows_how_it_was_built():
