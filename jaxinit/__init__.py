@@ -43,6 +43,7 @@ from jaxinit.variance import orthogonal as orthogonal
 from jaxinit.variance import variance_scaling as variance_scaling
 from jaxinit.variance import xavier_normal as xavier_normal
 from jaxinit.variance import xavier_uniform as xavier_uniform
+from jaxinit.tree import reinit as reinit
 
 __version__ = "0.1.0"
 
@@ -75,6 +76,7 @@ __all__ = [
     "ones",
     "orthogonal",
     "profiles",
+    "reinit",
     "scale",
     "shift",
     "transform",
