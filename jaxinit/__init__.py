@@ -28,6 +28,7 @@ from jaxinit.distributions import truncated_normal as truncated_normal
 from jaxinit.distributions import uniform as uniform
 from jaxinit.distributions import weibull as weibull
 from jaxinit.distributions import zeros as zeros
+from jaxinit.tree import reinit as reinit
 from jaxinit.variance import compute_fans as compute_fans
 from jaxinit.variance import delta_orthogonal as delta_orthogonal
 from jaxinit.variance import glorot_normal as glorot_normal
@@ -43,7 +44,6 @@ from jaxinit.variance import orthogonal as orthogonal
 from jaxinit.variance import variance_scaling as variance_scaling
 from jaxinit.variance import xavier_normal as xavier_normal
 from jaxinit.variance import xavier_uniform as xavier_uniform
-from jaxinit.tree import reinit as reinit
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,19 @@
+"""Sharded initialisation on a 4x2 mesh of emulated devices, in its own process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cases import CASES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_initializer_shards_to_the_same_values():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.sharded_check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["ok", str(len(CASES))]
