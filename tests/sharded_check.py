@@ -36,7 +36,7 @@ for case in CASES:
         shape = (8, 5)
     ctx = case.ctx(shape)
     sharding = NamedSharding(mesh, spec_for(shape))
-    sharded = jax.jit(lambda k, c: case.init(k, shape, **c), out_shardings=sharding)(key, ctx)
+    sharded = jax.jit(lambda k, c, init=case.init, shape=shape: init(k, shape, **c), out_shardings=sharding)(key, ctx)
     plain = case.init(key, shape, **ctx)
     np.testing.assert_allclose(np.asarray(sharded), np.asarray(plain), rtol=1e-5, atol=1e-6, err_msg=case.id)
     expected = sharding.shard_shape(shape)
