@@ -5,6 +5,7 @@ public constructor below returns one.
 """
 
 from jaxinit import profiles as profiles
+from jaxinit import topology as topology
 from jaxinit._core import Initializer as Initializer
 from jaxinit.combinators import add as add
 from jaxinit.combinators import blocks as blocks
@@ -78,6 +79,7 @@ __all__ = [
     "profiles",
     "reinit",
     "scale",
+    "topology",
     "shift",
     "transform",
     "truncated_normal",

@@ -57,7 +57,7 @@ def _truncnorm(mean, std, low, high):
     return stats.truncnorm(a, b, loc=mean, scale=std)
 
 
-CASES = [
+DISTRIBUTION_CASES = [
     Case("constant", ji.constant(0.25), low=0.25, high=0.25),
     Case("zeros", ji.zeros, low=0.0, high=0.0),
     Case("ones", ji.ones, low=1.0, high=1.0),
@@ -127,5 +127,5 @@ VARIANCE_CASES = [
     Case("identity", ji.identity(2.0), low=0.0, high=2.0, shapes=KERNEL_SHAPES),
 ]
 
-CASES += COMBINATOR_CASES + VARIANCE_CASES
+CASES = DISTRIBUTION_CASES + COMBINATOR_CASES + VARIANCE_CASES
 RANDOM_CASES = [c for c in CASES if c.reference is not None]

@@ -1,21 +1,15 @@
-"""Run in a subprocess with 8 emulated CPU devices (see test_integration_sharding.py).
+"""Run as ``python -m tests.sharded_check`` with 8 emulated CPU devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=8``; test_integration_sharding.py does).
 
 For every registered initializer: jit with out_shardings on a 4x2 mesh gives the
 unsharded values, and each device holds only its shard. Prints "ok <count>".
 """
 
-import os
+import jax
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
 
-os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-from jax.sharding import NamedSharding, PartitionSpec  # noqa: E402
-
-from tests.cases import CASES  # noqa: E402
-
-assert len(jax.devices()) == 8, jax.devices()
-mesh = jax.make_mesh((4, 2), ("a", "b"))
+from tests.cases import CASES
 
 
 def spec_for(shape):
@@ -28,19 +22,28 @@ def spec_for(shape):
     return PartitionSpec(*names)
 
 
-key = jax.random.key(0)
-checked = 0
-for case in CASES:
-    shape = case.shape if len(case.shape) != 2 or case.id in ("blocks", "where") else (8, 6)
-    if case.id == "where":
-        shape = (8, 5)
-    ctx = case.ctx(shape)
-    sharding = NamedSharding(mesh, spec_for(shape))
-    sharded = jax.jit(lambda k, c, init=case.init, shape=shape: init(k, shape, **c), out_shardings=sharding)(key, ctx)
-    plain = case.init(key, shape, **ctx)
-    np.testing.assert_allclose(np.asarray(sharded), np.asarray(plain), rtol=1e-5, atol=1e-6, err_msg=case.id)
-    expected = sharding.shard_shape(shape)
-    assert all(s.data.shape == expected for s in sharded.addressable_shards), (case.id, expected)
-    assert len(sharded.addressable_shards) == 8
-    checked += 1
-print("ok", checked)
+def main():
+    assert len(jax.devices()) == 8, jax.devices()
+    mesh = jax.make_mesh((4, 2), ("a", "b"))
+    key = jax.random.key(0)
+    checked = 0
+    for case in CASES:
+        shape = case.shape if len(case.shape) != 2 or case.id in ("blocks", "where") else (8, 6)
+        if case.id == "where":
+            shape = (8, 5)
+        ctx = case.ctx(shape)
+        sharding = NamedSharding(mesh, spec_for(shape))
+        sharded = jax.jit(lambda k, c, init=case.init, shape=shape: init(k, shape, **c), out_shardings=sharding)(
+            key, ctx
+        )
+        plain = case.init(key, shape, **ctx)
+        np.testing.assert_allclose(np.asarray(sharded), np.asarray(plain), rtol=1e-5, atol=1e-6, err_msg=case.id)
+        expected = sharding.shard_shape(shape)
+        assert all(s.data.shape == expected for s in sharded.addressable_shards), (case.id, expected)
+        assert len(sharded.addressable_shards) == 8
+        checked += 1
+    print("ok", checked)
+
+
+if __name__ == "__main__":
+    main()

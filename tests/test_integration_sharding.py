@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_initializer_shards_to_the_same_values():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": flags}
     result = subprocess.run(
         [sys.executable, "-m", "tests.sharded_check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
     )

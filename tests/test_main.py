@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.cases import CASES
+from tests.cases import DISTRIBUTION_CASES
 
 
 def _run(*args):
@@ -14,7 +14,7 @@ def test_demo_prints_every_distribution_with_units_and_timing():
     result = _run("--n", "20000", "--seed", "3")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for name in {c.id for c in CASES} - {"zeros", "ones"}:
+    for name in {c.id for c in DISTRIBUTION_CASES} - {"zeros", "ones"}:
         assert f"\n{name} " in out, name
     for unit in ("nS", "mV", "ms", "Hz"):
         assert f" {unit} " in out
