@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import sys
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -168,14 +168,16 @@ def _uniform_open(key, shape):
 def _skip_candidates(key, n_rows, n_cols, density, slots):
     """A Bernoulli(density) subset of the row-major ``n_rows x n_cols`` space, in order.
 
-    Returns ``(rows, cols, count)``: ``slots`` candidate positions (those with
-    ``rows >= n_rows`` are past the end) and how many are inside.
+    Returns ``(within, row_start, col_start, count)``: candidate ``j`` of block ``b``
+    sits at ``row_start[b], col_start[b]`` plus ``within[b, j] - 1`` positions; those
+    past the end do not count. Keeping the block-local sums (4 bytes a candidate)
+    rather than rows and columns (8) halves the memory of the candidates.
     """
     gaps_max = 1 + math.ceil(-math.log(2.0**-33) / -math.log1p(-density)) if density < 1 else 1
     block = max(1, min(slots, (2**30) // gaps_max))
     n_blocks = -(-slots // block)
-    u = _uniform_open(key, (n_blocks, block))
     if density < 1:
+        u = _uniform_open(key, (n_blocks, block))
         gaps = 1 + jnp.floor(jnp.log(u) / jnp.float32(math.log1p(-density))).astype(jnp.int32)
         gaps = jnp.minimum(gaps, gaps_max)
     else:
@@ -187,11 +189,17 @@ def _skip_candidates(key, n_rows, n_cols, density, slots):
     r_before = jnp.cumsum(r) - r
     row_start = jnp.cumsum(q) - q + r_before // n_cols
     col_start = r_before % n_cols
-    col = col_start[:, None] + within - 1
-    rows = (row_start[:, None] + col // n_cols).reshape(-1)[:slots]
-    cols = (col % n_cols).reshape(-1)[:slots]
-    count = jnp.sum(rows < n_rows, dtype=jnp.int32)
-    return rows, cols, count
+    rows = row_start[:, None] + (col_start[:, None] + within - 1) // n_cols
+    inside = (rows < n_rows) & (jnp.arange(n_blocks * block).reshape(n_blocks, block) < slots)
+    return within, row_start, col_start, jnp.sum(inside, dtype=jnp.int32)
+
+
+def _positions_of(index, within, row_start, col_start, n_cols):
+    """Rows and columns of the candidates at flat ``index``."""
+    block = within.shape[1]
+    b = index // block
+    col = col_start[b] + within.reshape(-1)[index] - 1
+    return row_start[b] + col // n_cols, col % n_cols
 
 
 def _choose_removals(key, count, k, spare):
@@ -210,14 +218,13 @@ def _choose_removals(key, count, k, spare):
     return removed, jnp.sum(distinct) >= surplus
 
 
-def _drop(rows, cols, removed, k):
-    """The candidates left after removing the sorted indices ``removed`` (padded with int32 max)."""
+def _kept(removed, k):
+    """Flat indices of the candidates left after removing the sorted indices ``removed``."""
     spare = removed.shape[0]
     # output j comes from source j + #{q : removed[q] - q <= j}
     shifted = removed - jnp.arange(spare, dtype=jnp.int32)
     hits = jnp.zeros(k + 1, jnp.int32).at[jnp.minimum(shifted, k)].add(1)
-    source = jnp.arange(k, dtype=jnp.int32) + jnp.cumsum(hits)[:k]
-    return rows[source], cols[source]
+    return jnp.arange(k, dtype=jnp.int32) + jnp.cumsum(hits)[:k]
 
 
 def _sample_by_skips(key, n_rows, n_cols, k):
@@ -229,11 +236,11 @@ def _sample_by_skips(key, n_rows, n_cols, k):
 
     def attempt(key):
         key_skips, key_removal = jax.random.split(key)
-        rows, cols, count = _skip_candidates(key_skips, n_rows, n_cols, density, slots)
+        within, row_start, col_start, count = _skip_candidates(key_skips, n_rows, n_cols, density, slots)
         removed, removal_ok = _choose_removals(key_removal, count, k, spare)
         # the subset is a true Bernoulli draw only if the buffer reached past the end
         ok = (count >= k) & (count < slots) & removal_ok
-        return rows, cols, removed, ok
+        return within, row_start, col_start, removed, ok
 
     def retry(state):
         key, *_ = state
@@ -242,8 +249,8 @@ def _sample_by_skips(key, n_rows, n_cols, k):
 
     key, key_attempt = jax.random.split(key)
     state = lax.while_loop(lambda s: ~s[-1], retry, (key, *attempt(key_attempt)))
-    _, rows, cols, removed, _ = state
-    return _drop(rows, cols, removed, k)
+    _, within, row_start, col_start, removed, _ = state
+    return _positions_of(_kept(removed, k), within, row_start, col_start, n_cols)
 
 
 def _sample_by_draws(key, n_rows, n_cols, k):
@@ -393,9 +400,7 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, by_post):
     return Connectivity(pre, post, None, n_pre, n_post)
 
 
-def fixed_indegree(
-    key: ArrayLike, n_pre: int, n_post: int | None, k: int, allow_autapse: bool = False
-) -> Connectivity:
+def fixed_indegree(key: ArrayLike, n_pre: int, n_post: int | None, k: int, allow_autapse: bool = False) -> Connectivity:
     """Every post neuron receives exactly ``k`` synapses from distinct pre neurons, uniformly.
 
     Args:
@@ -611,7 +616,9 @@ def synapse_values(
     if pre_positions is not None:
         pre_pos, unit = _positions("synapse_values", "pre_positions", pre_positions)
         post_pos, post_unit = (
-            (pre_pos, unit) if post_positions is None else _positions("synapse_values", "post_positions", post_positions)
+            (pre_pos, unit)
+            if post_positions is None
+            else _positions("synapse_values", "post_positions", post_positions)
         )
         if unit is not None and post_unit != unit:
             from jaxinit import units
