@@ -10,8 +10,19 @@ def _run(*args):
     return subprocess.run([sys.executable, "-m", "jaxinit", *args], capture_output=True, text=True, timeout=300)
 
 
+def test_network_demo_summarises_synapses_weights_and_build_time(tmp_path):
+    figure = tmp_path / "network.png"
+    result = _run("--neurons", "3000", "--p", "0.01", "--seed", "2", "--plot", str(figure))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"synapses: {round(0.01 * 3000 * 2999):,}" in out
+    assert "E -> all:" in out and "I -> all:" in out and " nS" in out
+    assert "build: compile" in out and " run " in out
+    assert figure.stat().st_size > 10_000 and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_demo_prints_every_distribution_with_units_and_timing():
-    result = _run("--n", "20000", "--seed", "3")
+    result = _run("--distributions", "--n", "20000", "--seed", "3")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for name in {c.id for c in DISTRIBUTION_CASES} - {"zeros", "ones"}:
@@ -23,6 +34,10 @@ def test_demo_prints_every_distribution_with_units_and_timing():
 
 def test_demo_help_and_bad_arguments():
     help_text = _run("--help")
-    assert help_text.returncode == 0 and "--n" in help_text.stdout and "--seed" in help_text.stdout
-    bad = _run("--n", "1")
+    assert help_text.returncode == 0
+    for option in ("--neurons", "--p", "--seed", "--plot", "--distributions"):
+        assert option in help_text.stdout
+    bad = _run("--distributions", "--n", "1")
     assert bad.returncode != 0 and "--n must be >= 2" in bad.stderr
+    bad = _run("--p", "1.5")
+    assert bad.returncode != 0 and "--p must be in (0, 1]" in bad.stderr
