@@ -1,0 +1,30 @@
+"""The tutorials in notebooks/ execute top to bottom without an error."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path, tmp_path):
+    notebook = nbformat.read(path, as_version=4)
+    # a fresh kernel in the notebook's folder; any cell error fails the test
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    assert any(output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
+
+
+def test_the_tutorials_are_all_there():
+    names = [p.name for p in NOTEBOOKS]
+    assert names == [
+        "01_distributions.ipynb",
+        "02_variance_scaling.ipynb",
+        "03_composite_and_distance.ipynb",
+        "04_sparse_networks.ipynb",
+        "05_flax_equinox_ensembles.ipynb",
+    ]
