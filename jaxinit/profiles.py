@@ -395,6 +395,15 @@ def bimodal(
     )
 
 
+def _minimum_image(diff: jax.Array, box: ArrayLike | None) -> jax.Array:
+    """Coordinate differences ``(..., dim)`` wrapped to the nearest periodic image (``box=None``: unchanged)."""
+    if box is None:
+        return diff
+    size = jnp.asarray(box, diff.dtype)
+    size = jnp.broadcast_to(size, (1,) * (diff.ndim - 1) + (diff.shape[-1],))
+    return diff - size * jnp.round(diff / size)
+
+
 def pairwise_distances(pre_positions: ArrayLike, post_positions: ArrayLike, box: ArrayLike | None = None) -> jax.Array:
     """The ``(n_pre, n_post)`` matrix of Euclidean distances, optionally on a torus.
 
@@ -435,9 +444,7 @@ def pairwise_distances(pre_positions: ArrayLike, post_positions: ArrayLike, box:
             f"got pre_positions {pre.shape} and post_positions {post.shape}"
         )
     diff = pre[:, None, :] - post[None, :, :]
-    if values["box"] is not None:
-        box_size = jnp.broadcast_to(jnp.asarray(values["box"], diff.dtype), (1, 1, diff.shape[-1]))
-        diff = diff - box_size * jnp.round(diff / box_size)
+    diff = _minimum_image(diff, values["box"])
     distances = jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
     if unit is not None:
         from jaxinit import units

@@ -30,6 +30,7 @@ from jax.typing import ArrayLike
 
 from jaxinit import _core
 from jaxinit._core import Initializer
+from jaxinit.profiles import _minimum_image
 
 # gaps below this p' would be too long for int32 blocks: such sparse requests draw pairs directly
 _MIN_SKIP_DENSITY = 1e-5
@@ -469,10 +470,7 @@ def _positions(name: str, param: str, positions: Any) -> tuple[jax.Array, Any]:
 
 
 def _pair_distances(pre_pos, post_pos, pre, post, box):
-    diff = pre_pos[pre] - post_pos[post]
-    if box is not None:
-        size = jnp.broadcast_to(jnp.asarray(box, diff.dtype), (1, diff.shape[-1]))
-        diff = diff - size * jnp.round(diff / size)
+    diff = _minimum_image(pre_pos[pre] - post_pos[post], box)
     return jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
 
 
@@ -549,10 +547,7 @@ def distance_topology(
 
     def pick(args):
         chunk_key, positions, first = args
-        diff = positions[:, None, :] - pre_pos[None, :, :]
-        if box is not None:
-            size = jnp.broadcast_to(jnp.asarray(box, diff.dtype), (1, 1, diff.shape[-1]))
-            diff = diff - size * jnp.round(diff / size)
+        diff = _minimum_image(positions[:, None, :] - pre_pos[None, :, :], box)
         d = jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
         weights = profile(d if unit is None else _with_unit(d, unit))
         logits = jnp.log(jnp.maximum(jnp.asarray(weights, jnp.float32), 0.0))
