@@ -61,6 +61,16 @@ def is_traced(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)
 
 
+def is_quantity(value: Any) -> bool:
+    """Whether ``value`` is a brainunit Quantity; never imports brainunit (no Quantity can
+    exist before the user has)."""
+    if "brainunit" not in sys.modules:
+        return False
+    from jaxinit import units
+
+    return units.is_quantity(value)
+
+
 def _show_bad(values: np.ndarray, bad: np.ndarray) -> str:
     if values.ndim == 0:
         return repr(values.item())
@@ -226,7 +236,7 @@ def show_value(value: Any) -> str:
         return "[" + ", ".join(show_value(v) for v in value) + "]"
     if isinstance(value, tuple):
         return "(" + ", ".join(show_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if "brainunit" in sys.modules and type(value).__name__ == "Quantity":
+    if is_quantity(value):
         return str(value)
     if callable(value) and not isinstance(value, Described) and hasattr(value, "__qualname__"):
         return f"{getattr(value, '__module__', None) or ''}.{value.__qualname__}".lstrip(".")
@@ -333,7 +343,7 @@ class ContextInitializer(Described):
             return self.combine(key, shape, dtype, ctx, **self.params)
         # half precision: combine in float32 like the children sample, round once at the end
         out = self.combine(key, shape, jnp.float32, ctx, **self.params)
-        if "brainunit" in sys.modules and type(out).__name__ == "Quantity":
+        if is_quantity(out):
             from jaxinit import units
 
             return units.attach(out.mantissa.astype(dtype), out.unit)

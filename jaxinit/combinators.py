@@ -32,10 +32,6 @@ def _units():
     return units
 
 
-def _is_quantity(value: Any) -> bool:
-    return "brainunit" in sys.modules and _units().is_quantity(value)
-
-
 def _common_unit(name: str, values: Sequence[Any], labels: Sequence[str]) -> tuple[list[Any], Any]:
     if "brainunit" not in sys.modules:
         return list(values), None
@@ -50,7 +46,7 @@ def _in_unit(name: str, param: str, value: Any, unit: Any) -> Any:
     """``value`` as a plain number in ``unit`` (``None``: ``value`` must be unit-free)."""
     if unit is not None:
         return _units().to_plain(name, param, value, unit)
-    if _is_quantity(value):
+    if _core.is_quantity(value):
         raise ValueError(f"{name}: {param} is in {value.unit} but the values it applies to are unit-free")
     return value
 
@@ -66,8 +62,8 @@ def _fit(name: str, param: str, value: Any, like: jax.Array) -> jax.Array:
 
 def _operand(name: str, param: str, value: Any, like: Any) -> Any:
     """Like :func:`_fit`, keeping the unit of a Quantity ``value``."""
-    base = like.mantissa if _is_quantity(like) else like
-    if _is_quantity(value):
+    base = like.mantissa if _core.is_quantity(like) else like
+    if _core.is_quantity(value):
         return _attach(_fit(name, param, value.mantissa, base), value.unit)
     return _fit(name, param, value, base)
 
@@ -87,7 +83,7 @@ def _check_initializers(name: str, param: str, inits: Sequence[Any]) -> tuple[In
 
 def _check_number(name: str, param: str, value: Any, rule: _core.Rule = REAL) -> None:
     """Validates a numeric argument, in its own unit when it is a Quantity."""
-    plain = value.mantissa if _is_quantity(value) else value
+    plain = value.mantissa if _core.is_quantity(value) else value
     _core.validate(name, {param: plain}, {param: rule})
 
 
@@ -340,7 +336,7 @@ def _check_unit_of(name: str, param: str, value: Any, init: Any) -> None:
     """Fails at construction when ``init``'s unit is known and ``value`` cannot match it."""
     if value is None or not isinstance(init, ParametricInitializer):
         return
-    if init.unit is None and _is_quantity(value):
+    if init.unit is None and _core.is_quantity(value):
         raise ValueError(f"{name}: {param} is in {value.unit} but {init!r} is unit-free")
     if init.unit is not None:
         _units().to_plain(name, param, value, init.unit)

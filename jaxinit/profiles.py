@@ -44,7 +44,7 @@ class Profile(_core.Described):
             from jaxinit import units
 
             d = units.to_plain(self.name, "distances", distances, self.unit)
-        elif "brainunit" in sys.modules and _is_quantity(distances):
+        elif _core.is_quantity(distances):
             raise ValueError(
                 f"{self.name}: distances are a Quantity ({distances.unit}) but the profile's parameters are plain "
                 "numbers; give its length parameters in units too (e.g. sigma=100 * u.um)"
@@ -60,12 +60,6 @@ class Profile(_core.Described):
         if max_distance is not None:
             factor = jnp.where(d > max_distance, jnp.zeros_like(factor), factor)
         return factor
-
-
-def _is_quantity(value: Any) -> bool:
-    from jaxinit import units
-
-    return units.is_quantity(value)
 
 
 def _build(

@@ -456,12 +456,9 @@ def fixed_outdegree(
 def _positions(name: str, param: str, positions: Any) -> tuple[jax.Array, Any]:
     """Positions as a plain ``(n, dim)`` array and their unit (or None)."""
     unit = None
-    if "brainunit" in sys.modules:
-        from jaxinit import units
-
-        if units.is_quantity(positions):
-            unit = positions.unit
-            positions = positions.mantissa
+    if _core.is_quantity(positions):
+        unit = positions.unit
+        positions = positions.mantissa
     array = jnp.asarray(positions)
     array = array[:, None] if array.ndim == 1 else array
     if array.ndim != 2:
