@@ -382,7 +382,7 @@ def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None
             _check_number("clip", param, value)
             _check_unit_of("clip", param, value, init)
     if low is not None and high is not None:
-        (lo, hi), unit = _common_unit("clip", [low, high], ["low", "high"])
+        (lo, hi), _ = _common_unit("clip", [low, high], ["low", "high"])
         _core.validate("clip", {"low": lo, "high": hi}, {}, ordered=("low", "high"))
     return ContextInitializer("clip", _clip, {"init": init, "low": low, "high": high})
 

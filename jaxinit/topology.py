@@ -160,7 +160,7 @@ def _syn_count(name: str, allowed: int, n_syn: Any, p: Any) -> int:
 # --- the exact k-subset sampler ------------------------------------------------------
 
 
-def _uniform_open(key, shape):
+def _uniform_32bit(key, shape):
     """Uniform on (0, 1] from all 32 bits (fine resolution near 0 for long geometric gaps)."""
     bits = jax.random.bits(key, shape, jnp.uint32)
     return (bits.astype(jnp.float32) + 0.5) * jnp.float32(2.0**-32)
@@ -178,7 +178,7 @@ def _skip_candidates(key, n_rows, n_cols, density, slots):
     block = max(1, min(slots, (2**30) // gaps_max))
     n_blocks = -(-slots // block)
     if density < 1:
-        u = _uniform_open(key, (n_blocks, block))
+        u = _uniform_32bit(key, (n_blocks, block))
         gaps = 1 + jnp.floor(jnp.log(u) / jnp.float32(math.log1p(-density))).astype(jnp.int32)
         gaps = jnp.minimum(gaps, gaps_max)
     else:

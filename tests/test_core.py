@@ -11,6 +11,7 @@ import pytest
 
 import jaxinit as ji
 from tests.cases import CASES
+from tests.helpers import run_with_x64
 
 case_ids = [c.id for c in CASES]
 
@@ -191,10 +192,7 @@ def test_float64_under_x64_in_its_own_process():
         "assert ji.normal()(jax.random.key(0), (2,), jnp.float32).dtype == jnp.float32\n"
         "print('ok')\n"
     )
-    env = {**__import__("os").environ, "JAX_ENABLE_X64": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_with_x64(script) == "ok"
 
 
 def test_importing_jaxinit_does_not_import_brainunit():

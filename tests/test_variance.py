@@ -1,8 +1,6 @@
 """Variance scaling: bit-identity with jax.nn.initializers, statistics, and the errors jax lacks."""
 
 import math
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +9,7 @@ import pytest
 from scipy import stats
 
 import jaxinit as ji
+from tests.helpers import run_with_x64
 
 J = jax.nn.initializers
 KEY = jax.random.key(7)
@@ -79,9 +78,7 @@ def test_float64_identity_in_its_own_process():
         "    np.testing.assert_array_equal(a, b)\n"
         "print('ok')\n"
     )
-    env = {**__import__("os").environ, "JAX_ENABLE_X64": "1"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+    assert run_with_x64(script) == "ok"
 
 
 def test_fans_match_jax_and_context_sets_the_layout():
