@@ -89,8 +89,19 @@ def test_very_sparse_requests_take_the_independent_draw_path():
     assert_exact(conn, 5000)
 
 
+@pytest.fixture(params=["default blocks", "tiny blocks"])
+def blocks(request, monkeypatch):
+    """Runs a test as is, and again with the block-wise passes cut into blocks of 7 elements
+    (many candidate and output blocks, and a last block moved back to end in place)."""
+    if request.param == "tiny blocks":
+        monkeypatch.setattr(T, "_BLOCK", 7)
+    T._sample_pairs.clear_cache()
+    yield
+    T._sample_pairs.clear_cache()
+
+
 @pytest.mark.parametrize("n_syn", [30, 2, 97])
-def test_every_pair_is_equally_likely(n_syn):
+def test_every_pair_is_equally_likely(n_syn, blocks):
     # inclusion frequency of each of the 100 pairs over many independent draws (geometric-skip path)
     n_pre, n_post, draws = 10, 10, 4000
     keys = jax.random.split(KEY, draws)
@@ -110,7 +121,7 @@ def test_pair_inclusion_is_uniform_on_the_draw_path():
     assert chi_square_pvalue(counts, np.full(72, 3000 * 3 / 72)) > P_FLOOR
 
 
-def test_degrees_follow_the_hypergeometric_law():
+def test_degrees_follow_the_hypergeometric_law(blocks):
     n = 2000
     conn = T.random_topology(KEY, n, p=0.05)
     k = conn.nnz
@@ -212,6 +223,38 @@ def test_with_weights_distance_modulated_lognormal_in_units():
     np.testing.assert_array_equal(weighted.pre, conn.pre)
 
 
+def _distances_as_values(key, shape, dtype=None, distances=None, **ctx):
+    return distances
+
+
+@pytest.mark.parametrize("block_size", [None, 1000, 999_999])
+def test_block_wise_values_see_their_own_synapses_distances(block_size):
+    import brainunit as u
+
+    xy = jax.random.uniform(jax.random.key(3), (300, 2), maxval=500.0)
+    conn = T.random_topology(KEY, 300, p=0.05)
+    values = T.synapse_values(KEY, conn, _distances_as_values, xy * u.um, box=500.0, block_size=block_size)
+    dense = np.asarray(profiles.pairwise_distances(xy, xy, box=500.0))
+    assert values.unit == u.um
+    np.testing.assert_allclose(values.mantissa, dense[np.asarray(conn.pre), np.asarray(conn.post)], rtol=1e-5)
+
+
+def test_block_wise_values_have_the_distribution():
+    conn = T.random_topology(KEY, 1000, n_syn=50_000)
+    values = np.asarray(T.synapse_values(jax.random.key(7), conn, ji.normal(2.0, 3.0), block_size=4096))
+    assert stats.kstest(values, stats.norm(2.0, 3.0).cdf).pvalue > P_FLOOR
+    # blocks draw independently: neighbouring blocks (and the last, moved back) are uncorrelated
+    assert abs(np.corrcoef(values[:4096], values[4096:8192])[0, 1]) < 5 / math.sqrt(4096)
+    assert abs(np.corrcoef(values[-4096:], values[-8192:-4096])[0, 1]) < 5 / math.sqrt(4096)
+
+
+def test_one_block_is_the_plain_draw():
+    conn = T.random_topology(KEY, 100, n_syn=500)
+    plain = T.synapse_values(KEY, conn, ji.normal())
+    np.testing.assert_array_equal(T.synapse_values(KEY, conn, ji.normal(), block_size=500), plain)
+    np.testing.assert_array_equal(ji.normal()(KEY, (500,)), plain)
+
+
 # --- E/I networks -------------------------------------------------------------------------------
 
 
@@ -229,7 +272,7 @@ def test_excitatory_inhibitory_counts_and_dale():
     assert abs(w[pre < 800].mean() - folded.mean()) < 5 * folded.std() / math.sqrt((pre < 800).sum())
 
 
-def test_balanced_network_means_and_shapes():
+def test_balanced_network_means_and_shapes(blocks):
     n, p, f, mu_e, sigma = 2000, 0.1, 0.8, 1.0, 0.2
     w_in, w_rec, w_out = T.balanced_ei_network(KEY, 50, n, 3, p, f, mu_e, sigma)
     assert w_in.shape == (n, 50) and w_out.shape == (3, n)
@@ -282,6 +325,11 @@ def test_connectivity_is_a_pytree():
 # --- bad input ----------------------------------------------------------------------------------
 
 BAD = [
+    (
+        lambda: T.synapse_values(KEY, T.random_topology(KEY, 10, n_syn=5), ji.normal(), block_size=0),
+        ValueError,
+        "block_size must be >= 1, got 0",
+    ),
     (lambda: T.random_topology(KEY, 10, n_syn=91), ValueError, "n_syn must be <= the 90 allowed pairs"),
     (lambda: T.random_topology(KEY, 10, p=1.5), ValueError, r"p must be in \[0, 1\]"),
     (lambda: T.random_topology(KEY, 10), ValueError, "give exactly one of n_syn"),
