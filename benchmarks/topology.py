@@ -87,6 +87,11 @@ def _jaxinit(case: str, n: int, p: float):
     }
 
 
+def _numpy_result(nnz: int, run_s: float, run_bytes: int) -> dict:
+    peak = _peak_bytes()
+    return {"nnz": nnz, "run_s": run_s, "compile_s": 0.0, "compile_bytes": 0, "run_bytes": run_bytes, "peak": peak}
+
+
 def _braintools(case: str, n: int, p: float):
     import numpy as np
     from braintools import conn
@@ -98,7 +103,7 @@ def _braintools(case: str, n: int, p: float):
     np.random.seed(0)
     run_s, result, run_bytes = _measure_call(lambda: builder(pre_size=n, post_size=n))
     nnz = len(np.asarray(result.pre_indices))
-    return {"nnz": nnz, "run_s": run_s, "compile_s": 0.0, "compile_bytes": 0, "run_bytes": run_bytes, "peak": _peak_bytes()}
+    return _numpy_result(nnz, run_s, run_bytes)
 
 
 def _hetero_numpy(n: int, p: float):
@@ -119,7 +124,7 @@ def _hetero_numpy(n: int, p: float):
         return rows, cols, rng.normal(1.0, 0.1, n_syn)
 
     run_s, _, run_bytes = _measure_call(build)
-    return {"nnz": n_syn, "run_s": run_s, "compile_s": 0.0, "compile_bytes": 0, "run_bytes": run_bytes, "peak": _peak_bytes()}
+    return _numpy_result(n_syn, run_s, run_bytes)
 
 
 def run_one(case: str, n: int, p: float) -> dict:
@@ -208,8 +213,7 @@ def main() -> None:
             f"At N = {args.small_n:,}, p = 0.1: jaxinit `random_topology` + `with_weights(..., block_size)` builds"
             f" {speed:.1f}x the synapses per second of braintools.conn `Random(prob=0.1)` with {memory:.1f}x less"
             " memory while building (target: >= 5x the speed at <= 1/5 of the memory). Counting compilation as",
-            f"well, jaxinit's process peak is {ours['peak'] / 2**30:.2f} GiB against"
-            f" {theirs['peak'] / 2**30:.2f} GiB.",
+            f"well, jaxinit's process peak is {ours['peak'] / 2**30:.2f} GiB against {theirs['peak'] / 2**30:.2f} GiB.",
         ]
     write_section("topology", "\n".join(lines))
     print("\n".join(lines))

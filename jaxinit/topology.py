@@ -178,7 +178,7 @@ def _fill(n, block, compute_block, out_dtypes):
     def body(b, buffers):
         start = jnp.minimum(b * block, n - block)
         values = compute_block(b, start)
-        return tuple(lax.dynamic_update_slice(buf, v, (start,)) for buf, v in zip(buffers, values))
+        return tuple(lax.dynamic_update_slice(buf, v, (start,)) for buf, v in zip(buffers, values, strict=True))
 
     empty = tuple(jnp.empty((n,), dtype) for dtype in out_dtypes)
     return lax.fori_loop(0, -(-n // block), body, empty)
