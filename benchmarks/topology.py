@@ -65,7 +65,7 @@ def _jaxinit(case: str, n: int, p: float):
     elif case == "random_topology+weights, block_size":
 
         def build(k):
-            return T.with_weights(k, T.random_topology(k, n, p=p), ji.normal(0.0, 1.0), block_size=2**20)
+            return T.with_weights(k, T.random_topology(k, n, p=p), ji.normal(0.0, 1.0), block_size=2**18)
     elif case == "excitatory_inhibitory":
 
         def build(k):

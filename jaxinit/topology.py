@@ -10,6 +10,12 @@ uniform), and the rare draw with too few pairs is redrawn. Positions are carried
 ``(row, column)`` through block-wise sums, so nothing overflows int32. Very sparse
 requests draw pairs independently and redraw duplicates (exchangeable, hence
 uniform), then sort.
+
+Memory is the output and O(block): the candidates are drawn twice from the same
+per-block keys (once to count them, once to write the kept pairs in place) rather
+than stored, and ``balanced_ei_network`` draws its weights block by block. On CPU a
+one-shot ``jax.random`` draw needs 12 bytes of temporaries per value, three times
+the value itself.
 """
 
 from __future__ import annotations
@@ -36,10 +42,19 @@ from jaxinit.profiles import _minimum_image
 _MIN_SKIP_DENSITY = 1e-5
 # how many standard deviations p' sits above the target count, and the buffer beyond it
 _SURPLUS_SIGMAS, _BUFFER_SIGMAS = 6.0, 12.0
-# bytes a synapse costs while a topology is built: candidates, gaps, sums, the output
-_BYTES_PER_SYNAPSE = 40
+# bytes a synapse costs at the peak of each builder (XLA's memory analysis, plus a margin)
+_BYTES_PER_SYNAPSE = {
+    "random_topology": 9,
+    "fixed_indegree": 34,
+    "fixed_outdegree": 34,
+    "distance_topology": 19,
+    "excitatory_inhibitory": 23,
+    "balanced_ei_network": 13,
+    "synapse_values": 16,  # 4 for the values, 12 for the random generator's temporaries
+    "synapse_values in blocks": 4,
+}
 # elements drawn or computed at once in the large passes: bounds their temporaries
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18
 
 
 @jax.tree_util.register_dataclass
@@ -133,15 +148,20 @@ def _available_bytes() -> int | None:
         return None
 
 
-def _check_memory(name: str, nnz: int) -> None:
+def _check_memory(
+    name: str,
+    nnz: int,
+    estimate: str | None = None,
+    advice: str = "ask for fewer synapses or build the network in parts",
+) -> None:
     """Refuses, with the estimate, a request whose arrays cannot fit in memory."""
-    need = nnz * _BYTES_PER_SYNAPSE
+    per_synapse = _BYTES_PER_SYNAPSE[estimate or name]
+    need = nnz * per_synapse
     available = _available_bytes()
     if available is not None and need > available:
         raise MemoryError(
             f"{name}: {nnz:,} synapses need about {need / 2**30:.1f} GiB while building "
-            f"(~{_BYTES_PER_SYNAPSE} bytes each), but only {available / 2**30:.1f} GiB is available; "
-            "ask for fewer synapses or build the network in parts"
+            f"(~{per_synapse} bytes each), but only {available / 2**30:.1f} GiB is available; {advice}"
         )
 
 
@@ -184,41 +204,57 @@ def _fill(n, block, compute_block, out_dtypes):
     return lax.fori_loop(0, -(-n // block), body, empty)
 
 
-def _skip_candidates(key, n_rows, n_cols, density, slots):
-    """A Bernoulli(density) subset of the row-major ``n_rows x n_cols`` space, in order.
+class _Candidates:
+    """A Bernoulli(density) subset of the row-major ``n_rows x n_cols`` pair space, in order.
 
-    Returns ``(within, row_start, col_start, count)``: candidate ``j`` of block ``b``
-    sits at ``row_start[b], col_start[b]`` plus ``within[b, j] - 1`` positions; those
-    past the end do not count. Keeping the block-local sums (4 bytes a candidate)
-    rather than rows and columns (8) halves the memory of the candidates; drawing them
-    block by block keeps the generator's temporaries O(block).
+    Candidates are the running sums of geometric gaps, drawn in blocks of ``block``
+    from one key each. They are never stored: a first pass keeps each block's total
+    (where the block starts, as ``(row, col)``: cumulative sums of quotient and
+    remainder never overflow int32) and a second pass redraws each block as it writes
+    the kept pairs, so memory is the output plus O(block).
     """
-    gaps_max = 1 + math.ceil(-math.log(2.0**-33) / -math.log1p(-density)) if density < 1 else 1
-    # a power of two: XLA's CPU loops run 3-4x slower on odd lengths such as 471,767
-    block = min(_BLOCK, 1 << ((2**30) // gaps_max).bit_length() - 1)
-    block = slots if slots < block else block
-    n_blocks = -(-slots // block)
 
-    def block_sums(block_key):
-        if density == 1:
-            return jnp.arange(1, block + 1, dtype=jnp.int32)
-        u = _uniform_32bit(block_key, (block,))
-        gaps = 1 + jnp.floor(jnp.log(u) / jnp.float32(math.log1p(-density))).astype(jnp.int32)
-        # sums < 2**30 by the choice of block; associative_scan is ~1.7x faster than cumsum on CPU
-        return lax.associative_scan(jnp.add, jnp.minimum(gaps, gaps_max))
+    def __init__(self, key, n_rows, n_cols, density, slots):
+        self.n_rows, self.n_cols, self.density = n_rows, n_cols, density
+        self.gaps_max = 1 + math.ceil(-math.log(2.0**-33) / -math.log1p(-density)) if density < 1 else 1
+        # a power of two: XLA's CPU loops run 3-4x slower on odd lengths such as 471,767
+        block = min(_BLOCK, 1 << ((2**30) // self.gaps_max).bit_length() - 1)
+        self.block = slots if slots < block else block
+        self.keys = jax.random.split(key, -(-slots // self.block))
+        self.slots = self.keys.shape[0] * self.block
 
-    within = lax.map(block_sums, jax.random.split(key, n_blocks))
-    totals = within[:, -1]
-    # block offsets as (row, col): cumulative sums of quotient and remainder never overflow
-    q, r = totals // n_cols, totals % n_cols
-    r_before = jnp.cumsum(r) - r
-    row_start = jnp.cumsum(q) - q + r_before // n_cols
-    col_start = r_before % n_cols
-    # positions left before the end, per block (capped: sums stay below 2**30)
-    rows_left = jnp.clip(n_rows - row_start, -1, 2**30 // n_cols + 1)
-    room = jnp.minimum(rows_left * n_cols - col_start, 2**30)
-    inside = jax.vmap(functools.partial(jnp.searchsorted, side="right"))(within, room)
-    return within, row_start, col_start, jnp.sum(inside, dtype=jnp.int32)
+    def sums(self, b):
+        """Offsets of block ``b``'s candidates from the block's start, plus one (< 2**30)."""
+        if self.density == 1:
+            return jnp.arange(1, self.block + 1, dtype=jnp.int32)
+        u = _uniform_32bit(self.keys[b], (self.block,))
+        gaps = 1 + jnp.floor(jnp.log(u) / jnp.float32(math.log1p(-self.density))).astype(jnp.int32)
+        # associative_scan: ~1.7x faster than cumsum's reduce-window on CPU
+        return lax.associative_scan(jnp.add, jnp.minimum(gaps, self.gaps_max))
+
+    def locate(self):
+        """Where each block starts, ``(row_start, col_start)``, and how many candidates fall
+        inside the space."""
+        totals = lax.map(lambda b: self.sums(b)[-1], jnp.arange(self.keys.shape[0]))
+        q, r = totals // self.n_cols, totals % self.n_cols
+        r_before = jnp.cumsum(r) - r
+        row_start = jnp.cumsum(q) - q + r_before // self.n_cols
+        col_start = r_before % self.n_cols
+        # positions left before the end, per block (capped: block sums stay below 2**30)
+        rows_left = jnp.clip(self.n_rows - row_start, -1, 2**30 // self.n_cols + 1)
+        room = jnp.minimum(rows_left * self.n_cols - col_start, 2**30)
+        full = totals <= room
+        # blocks are full up to the one that crosses the end: redraw that one to count in it
+        crossing = jnp.minimum(jnp.sum(full, dtype=jnp.int32), self.keys.shape[0] - 1)
+        partial = jnp.searchsorted(self.sums(crossing), room[crossing], side="right").astype(jnp.int32)
+        count = jnp.sum(full, dtype=jnp.int32) * self.block + jnp.where(full[crossing], 0, partial)
+        return (row_start, col_start), count
+
+    def position(self, starts, b, offset):
+        """Rows and columns of block ``b``'s candidates at ``offset`` (from :meth:`sums`)."""
+        row_start, col_start = starts
+        col = col_start[b] + offset - 1
+        return row_start[b] + col // self.n_cols, col % self.n_cols
 
 
 def _choose_removals(key, count, k, spare):
@@ -237,25 +273,35 @@ def _choose_removals(key, count, k, spare):
     return removed, jnp.sum(distinct) >= surplus
 
 
-def _kept_positions(removed, k, within, row_start, col_start, n_cols):
-    """Rows and columns of the candidates left after removing the sorted indices ``removed``."""
-    cand_block = within.shape[1]
-    flat = within.reshape(-1)
-    # output j comes from candidate j + #{q : removed[q] - q <= j}
-    shifted = removed - jnp.arange(removed.shape[0], dtype=jnp.int32)
-    block = min(_BLOCK, k)
+def _kept_positions(candidates, starts, removed, count, k):
+    """Rows and columns of the candidates in ``[0, count)`` left after removing the sorted
+    indices ``removed``: ``k`` of them, written block by block in place."""
+    block, width = candidates.block, min(candidates.block, k)
+    spare_index = jnp.arange(removed.shape[0], dtype=jnp.int32)
 
-    def positions(b, start):
-        before = jnp.searchsorted(shifted, start, side="left").astype(jnp.int32)
-        local = shifted - start  # removals before this block are counted in `before`, not here
-        local = jnp.where((local >= 0) & (local < block), local, block)
-        hits = jnp.zeros(block + 1, jnp.int32).at[local].add(1)
-        source = start + jnp.arange(block, dtype=jnp.int32) + before + lax.associative_scan(jnp.add, hits[:block])
-        b = source // cand_block
-        col = col_start[b] + flat[source] - 1
-        return row_start[b] + col // n_cols, col % n_cols
+    def write_block(b, buffers):
+        first = b * block
+        lo, hi = jnp.searchsorted(removed, jnp.stack([first, first + block]), side="left").astype(jnp.int32)
+        out_start = first - lo  # kept candidates before this block
+        n_kept = jnp.clip(count - first, 0, block) - (hi - lo)
+        # kept j of this block is candidate j + #{its removals q : removed[q] - first - (q - lo) <= j}
+        mine = (spare_index >= lo) & (spare_index < hi)
+        hits = jnp.zeros(block + 1, jnp.int32).at[jnp.where(mine, removed - first - spare_index + lo, block)].add(1)
+        skipped = lax.associative_scan(jnp.add, hits[:block])
+        # the window written: `width` outputs from `start`, moved back to end at k; outputs in it
+        # that are not this block's keep their values
+        start = jnp.minimum(out_start, k - width)
+        j = start - out_start + jnp.arange(width, dtype=jnp.int32)
+        mine = (j >= 0) & (j < n_kept)
+        j = jnp.clip(j, 0, block - 1)
+        rows, cols = candidates.position(starts, b, candidates.sums(b)[j + skipped[j]])
+        return tuple(
+            lax.dynamic_update_slice(buf, jnp.where(mine, new, lax.dynamic_slice(buf, (start,), (width,))), (start,))
+            for buf, new in ((buffers[0], rows), (buffers[1], cols))
+        )
 
-    return _fill(k, block, positions, (jnp.int32, jnp.int32))
+    empty = (jnp.zeros(k, jnp.int32), jnp.zeros(k, jnp.int32))
+    return lax.fori_loop(0, candidates.keys.shape[0], write_block, empty)
 
 
 def _sample_by_skips(key, n_rows, n_cols, k):
@@ -263,26 +309,25 @@ def _sample_by_skips(key, n_rows, n_cols, k):
     sigma = math.sqrt(k * (1 - k / allowed)) if allowed else 0.0
     density = min(1.0, (k + _SURPLUS_SIGMAS * sigma + 4) / allowed)
     slots = min(allowed + 1, math.ceil(allowed * density + _BUFFER_SIGMAS * sigma + 16))
-    spare = slots - k
 
     def attempt(key):
         key_skips, key_removal = jax.random.split(key)
-        within, row_start, col_start, count = _skip_candidates(key_skips, n_rows, n_cols, density, slots)
-        removed, removal_ok = _choose_removals(key_removal, count, k, spare)
-        # the subset is a true Bernoulli draw only if the buffer reached past the end
-        ok = (count >= k) & (count < within.size) & removal_ok
-        return within, row_start, col_start, removed, ok
+        candidates = _Candidates(key_skips, n_rows, n_cols, density, slots)
+        starts, count = candidates.locate()
+        removed, removal_ok = _choose_removals(key_removal, count, k, slots - k)
+        # the subset is a true Bernoulli draw only if the candidates reached past the end
+        ok = (count >= k) & (count < candidates.slots) & removal_ok
+        return key_skips, starts, removed, count, ok
 
     def retry(state):
         key, *_ = state
         key, key_attempt = jax.random.split(key)
         return (key, *attempt(key_attempt))
 
-    # a do-while: the first attempt inside the loop, so that the candidates have one buffer
-    shapes = jax.eval_shape(attempt, key)
-    start = (key, *(jnp.zeros(s.shape, s.dtype) for s in shapes))
-    _, within, row_start, col_start, removed, _ = lax.while_loop(lambda s: ~s[-1], retry, start)
-    return _kept_positions(removed, k, within, row_start, col_start, n_cols)
+    key, key_attempt = jax.random.split(key)
+    _, key_skips, starts, removed, count, _ = lax.while_loop(lambda s: ~s[-1], retry, (key, *attempt(key_attempt)))
+    candidates = _Candidates(key_skips, n_rows, n_cols, density, slots)
+    return _kept_positions(candidates, starts, removed, count, k)
 
 
 def _sample_by_draws(key, n_rows, n_cols, k):
@@ -650,6 +695,11 @@ def synapse_values(
     name = "synapse_values"
     if block_size is not None:
         block_size = _check_size(name, "block_size", block_size, 1)
+    in_blocks = block_size is not None and conn.nnz > block_size
+    if in_blocks:
+        _check_memory(name, conn.nnz, "synapse_values in blocks")
+    else:
+        _check_memory(name, conn.nnz, advice="pass block_size=2**18 to draw the values in blocks (4 bytes each)")
     distances = None
     if pre_positions is not None:
         pre_pos, unit = _positions(name, "pre_positions", pre_positions)
@@ -665,7 +715,7 @@ def synapse_values(
             d = _pair_distances(pre_pos, post_pos, pre, post, box)
             return {"distances": d if unit is None else _with_unit(d, unit)}
 
-    if block_size is None or conn.nnz <= block_size:
+    if not in_blocks:
         more = {} if distances is None else distances(conn.pre, conn.post)
         return init(key, (conn.nnz,), dtype, **ctx, **more)
     key = _core.check_key(name, key)

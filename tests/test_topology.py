@@ -324,6 +324,13 @@ def test_connectivity_is_a_pytree():
 
 # --- bad input ----------------------------------------------------------------------------------
 
+
+def _values_for_huge_network():
+    # 2·10¹⁰ synapses, abstract under eval_shape: nothing is allocated before the check
+    index = jnp.zeros(20_000_000_000, jnp.int32)
+    return T.synapse_values(KEY, T.Connectivity(index, index, None, 200_000, 200_000), ji.normal())
+
+
 BAD = [
     (
         lambda: T.synapse_values(KEY, T.random_topology(KEY, 10, n_syn=5), ji.normal(), block_size=0),
@@ -352,6 +359,7 @@ BAD = [
     (lambda: T.balanced_ei_network(KEY, 1, 10, 1, 0.1, 1.2, 1.0, 0.1), ValueError, r"f must be in \[0, 1\]"),
     (lambda: T.excitatory_inhibitory(KEY, 10, p_exc=-0.1), ValueError, r"p_exc must be in \[0, 1\]"),
     (lambda: T.random_topology(KEY, 10_000_000, p=0.5), MemoryError, "GiB while building"),
+    (lambda: jax.eval_shape(_values_for_huge_network), MemoryError, "pass block_size=2"),
 ]
 
 
