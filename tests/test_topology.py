@@ -248,6 +248,19 @@ def test_block_wise_values_have_the_distribution():
     assert abs(np.corrcoef(values[-4096:], values[-8192:-4096])[0, 1]) < 5 / math.sqrt(4096)
 
 
+def test_block_wise_values_jit_equals_eager_and_vmap_equals_loop():
+    conn = T.random_topology(KEY, 200, n_syn=3000)
+    init = ji.mixture([ji.normal(1.0, 0.1), ji.lognormal(2.0, 0.5)], [0.3, 0.7])
+
+    def draw(key):
+        return T.synapse_values(key, conn, init, block_size=256)
+
+    eager = draw(KEY)
+    np.testing.assert_array_equal(jax.jit(draw)(KEY), eager)
+    keys = jax.random.split(KEY, 3)
+    np.testing.assert_array_equal(jax.vmap(draw)(keys), np.stack([draw(k) for k in keys]))
+
+
 def test_one_block_is_the_plain_draw():
     conn = T.random_topology(KEY, 100, n_syn=500)
     plain = T.synapse_values(KEY, conn, ji.normal())
