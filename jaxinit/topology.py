@@ -45,9 +45,9 @@ _SURPLUS_SIGMAS, _BUFFER_SIGMAS = 6.0, 12.0
 # bytes a synapse costs at the peak of each builder (XLA's memory analysis, plus a margin)
 _BYTES_PER_SYNAPSE = {
     "random_topology": 9,
-    "fixed_indegree": 34,
-    "fixed_outdegree": 34,
-    "distance_topology": 19,
+    "fixed_indegree": 14,
+    "fixed_outdegree": 9,
+    "distance_topology": 20,
     "excitatory_inhibitory": 23,
     "balanced_ei_network": 13,
     "synapse_values": 16,  # 4 for the values, 12 for the random generator's temporaries
@@ -466,15 +466,70 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, by_post):
     if n_rows * k == 0:
         empty = jnp.zeros(0, jnp.int32)
         return Connectivity(empty, empty, None, n_pre, n_post)
-    partners = _distinct_per_row(key, n_rows, n_choices, k)
-    owners = jnp.broadcast_to(jnp.arange(n_rows, dtype=jnp.int32)[:, None], partners.shape)
-    if skip_diagonal:
-        partners = partners + (partners >= owners).astype(jnp.int32)
-    owners, partners = owners.reshape(-1), partners.reshape(-1)
-    if not by_post:
-        return Connectivity(owners, partners, None, n_pre, n_post)
-    pre, post = lax.sort((partners, owners), num_keys=2)
-    return Connectivity(pre, post, None, n_pre, n_post)
+    rows_per_block = max(1, min(n_rows, _BLOCK // k))
+
+    def draw_rows(b, start):
+        partners = _distinct_per_row(jax.random.fold_in(key, b), rows_per_block, n_choices, k)
+        owners = jnp.broadcast_to(start // k + jnp.arange(rows_per_block, dtype=jnp.int32)[:, None], partners.shape)
+        if skip_diagonal:
+            partners = partners + (partners >= owners).astype(jnp.int32)
+        return (partners.reshape(-1),) if by_post else (owners.reshape(-1), partners.reshape(-1))
+
+    dtypes = (jnp.int32,) * (1 if by_post else 2)
+    drawn = _fill(n_rows * k, rows_per_block * k, draw_rows, dtypes)
+    if by_post:
+        return Connectivity(*_to_pre_major(drawn[0], n_pre, n_post, k), None, n_pre, n_post)
+    return Connectivity(*drawn, None, n_pre, n_post)
+
+
+def _counts(values, n, length):
+    """``bincount(values[:n], length=length)``, a block at a time: a one-shot bincount
+    materializes its indices and a ones array, 8 bytes per value."""
+    block = min(_BLOCK, n)
+
+    def count_block(b, counts):
+        start = b * block
+        lo = jnp.minimum(start, n - block)
+        fresh = lo + jnp.arange(block, dtype=jnp.int32) >= start
+        return counts.at[jnp.where(fresh, lax.dynamic_slice(values, (lo,), (block,)), length)].add(1, mode="drop")
+
+    return lax.fori_loop(0, -(-n // block), count_block, jnp.zeros(length, jnp.int32))
+
+
+def _to_pre_major(pre, n_pre, n_post, k):
+    """Synapse ``i < n_post · k`` from ``pre[i]`` onto post ``i // k`` (``pre`` may run on),
+    reordered to (pre, post) order: a counting sort, one block of posts at a time (4-5x
+    faster than a two-key sort on CPU)."""
+    n = n_post * k
+    # (pre, post within the block) is packed into one int32 key per synapse
+    posts_per_block = max(1, min(n_post, _BLOCK // k, (2**31 - 1) // (n_pre + 1)))
+    block = posts_per_block * k
+    counts = _counts(pre, n, n_pre)
+    first = jnp.cumsum(counts) - counts  # where each pre's synapses start
+
+    def place_block(b, state):
+        pre_out, post_out, placed = state
+        start = b * block
+        lo = jnp.minimum(start, n - block)  # the last block is moved back; its repeats are masked
+        local_post = jnp.arange(block, dtype=jnp.int32) // k
+        packed = lax.dynamic_slice(pre, (lo,), (block,)) * posts_per_block + local_post
+        fresh = lo + jnp.arange(block, dtype=jnp.int32) >= start
+        packed = jnp.sort(jnp.where(fresh, packed, jnp.iinfo(jnp.int32).max))
+        p, q = packed // posts_per_block, lo // k + packed % posts_per_block
+        valid = p < n_pre
+        # rank among this block's synapses of the same pre (sorted by post), after those placed before
+        rank = jnp.arange(block, dtype=jnp.int32) - jnp.searchsorted(packed, p * posts_per_block).astype(jnp.int32)
+        p_safe = jnp.where(valid, p, 0)
+        where_to = jnp.where(valid, first[p_safe] + placed[p_safe] + rank, n)
+        return (
+            pre_out.at[where_to].set(p, mode="drop"),
+            post_out.at[where_to].set(q, mode="drop"),
+            placed.at[jnp.where(valid, p, n_pre)].add(1, mode="drop"),
+        )
+
+    start = (jnp.empty(n, jnp.int32), jnp.empty(n, jnp.int32), jnp.zeros(n_pre, jnp.int32))
+    pre_out, post_out, _ = lax.fori_loop(0, -(-n // block), place_block, start)
+    return pre_out, post_out
 
 
 def fixed_indegree(key: ArrayLike, n_pre: int, n_post: int | None, k: int, allow_autapse: bool = False) -> Connectivity:
@@ -633,9 +688,7 @@ def distance_topology(
     keys = jax.random.split(key, n_chunks)
     starts = jnp.arange(n_chunks, dtype=jnp.int32) * chunk
     chosen = lax.map(pick, (keys, padded.reshape(n_chunks, chunk, -1), starts))
-    chosen = chosen.reshape(n_chunks * chunk, k)[:n_post]
-    post = jnp.broadcast_to(jnp.arange(n_post, dtype=jnp.int32)[:, None], chosen.shape)
-    pre, post = lax.sort((chosen.reshape(-1), post.reshape(-1)), num_keys=2)
+    pre, post = _to_pre_major(chosen.reshape(-1), n_pre, n_post, k)
     return Connectivity(pre, post, None, n_pre, n_post)
 
 

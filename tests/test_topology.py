@@ -142,7 +142,7 @@ def test_jit_equals_eager_and_keys_differ():
 
 
 @pytest.mark.parametrize("n_post, autapse", [(None, False), (70, True), (None, True)])
-def test_fixed_indegree_and_outdegree_are_exact(n_post, autapse):
+def test_fixed_indegree_and_outdegree_are_exact(n_post, autapse, blocks):
     conn = T.fixed_indegree(KEY, 100, n_post, k=12, allow_autapse=autapse)
     assert_exact(conn, 12 * (n_post or 100), autapses=autapse or n_post is not None)
     assert np.all(np.asarray(conn.in_degree()) == 12)
@@ -151,18 +151,31 @@ def test_fixed_indegree_and_outdegree_are_exact(n_post, autapse):
     assert np.all(np.asarray(conn.out_degree()) == 9)
 
 
-def test_fixed_indegree_partners_are_uniform():
-    # which pre neurons post 0 receives from, over many draws: uniform over the 19 others
+@pytest.mark.parametrize("k", [4, 2])
+def test_fixed_indegree_partners_are_uniform(k, blocks):
+    # which pre neurons the first and the last post receive from, over many draws: uniform over
+    # the 19 others (with tiny blocks and k = 2, the last post is in the block moved back)
+    assert_exact(T.fixed_indegree(KEY, 20, None, k=k), 20 * k)
     keys = jax.random.split(KEY, 3000)
-    pres = jax.vmap(lambda k: T.fixed_indegree(k, 20, None, k=4).pre)(keys)
-    posts = jax.vmap(lambda k: T.fixed_indegree(k, 20, None, k=4).post)(keys)
-    chosen = np.asarray(pres)[np.asarray(posts) == 0]
-    counts = np.bincount(chosen, minlength=20)
-    assert counts[0] == 0
-    assert chi_square_pvalue(counts[1:], np.full(19, chosen.size / 19)) > P_FLOOR
+    conns = jax.vmap(lambda key: T.fixed_indegree(key, 20, None, k=k))(keys)
+    pres, posts = np.asarray(conns.pre), np.asarray(conns.post)
+    for post in (0, 19):
+        counts = np.bincount(pres[posts == post], minlength=20)
+        assert counts[post] == 0 and counts.sum() == 3000 * k
+        others = np.delete(counts, post)
+        assert chi_square_pvalue(others, np.full(19, others.sum() / 19)) > P_FLOOR
 
 
 # --- distance_topology ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, k", [(101, 3), (64, 1)])
+def test_distance_topology_is_exact_in_any_blocks(n, k, blocks):
+    # with tiny blocks, 101 posts in blocks of 2 make the last block move back
+    xy = jax.random.uniform(jax.random.key(8), (n, 2), maxval=100.0)
+    conn = T.distance_topology(KEY, xy, profile=profiles.exponential(30.0), k=k, chunk=16)
+    assert_exact(conn, n * k)
+    assert np.all(np.asarray(conn.in_degree()) == k)
 
 
 def test_distance_topology_degrees_and_no_autapses():
