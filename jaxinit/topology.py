@@ -193,6 +193,8 @@ def _fill(n, block, compute_block, out_dtypes):
     gives the values at ``start + arange(block)``. The last block is moved back to end at
     ``n``, so it must be a function of the positions alone (or any valid draw, for random
     values). XLA updates the buffers in place, so temporaries stay O(block)."""
+    if n == 0:
+        return tuple(jnp.zeros(0, dtype) for dtype in out_dtypes)
     block = min(block, n)
 
     def body(b, buffers):
@@ -466,6 +468,14 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, by_post):
     if n_rows * k == 0:
         empty = jnp.zeros(0, jnp.int32)
         return Connectivity(empty, empty, None, n_pre, n_post)
+    pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post)
+    return Connectivity(pre, post, None, n_pre, n_post)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post):
+    n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
+    n_choices = n_partners - 1 if skip_diagonal else n_partners
     rows_per_block = max(1, min(n_rows, _BLOCK // k))
 
     def draw_rows(b, start):
@@ -477,9 +487,7 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, by_post):
 
     dtypes = (jnp.int32,) * (1 if by_post else 2)
     drawn = _fill(n_rows * k, rows_per_block * k, draw_rows, dtypes)
-    if by_post:
-        return Connectivity(*_to_pre_major(drawn[0], n_pre, n_post, k), None, n_pre, n_post)
-    return Connectivity(*drawn, None, n_pre, n_post)
+    return _to_pre_major(drawn[0], n_pre, n_post, k) if by_post else drawn
 
 
 def _counts(values, n, length):
@@ -668,7 +676,16 @@ def distance_topology(
     chunk = _check_size(name, "chunk", chunk, 1)
     _check_memory(name, n_post * k)
     key = _core.check_key(name, key)
+    if n_post * k == 0:
+        empty = jnp.zeros(0, jnp.int32)
+        return Connectivity(empty, empty, None, n_pre, n_post)
+    pre, post = _distance_pairs(key, pre_pos, post_pos, box, profile, unit, k, chunk, skip_diagonal)
+    return Connectivity(pre, post, None, n_pre, n_post)
 
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
+def _distance_pairs(key, pre_pos, post_pos, box, profile, unit, k, chunk, skip_diagonal):
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     n_chunks = -(-n_post // chunk)
     padded = jnp.concatenate([post_pos, jnp.zeros((n_chunks * chunk - n_post, post_pos.shape[1]), post_pos.dtype)])
     pre_index = jnp.arange(n_pre, dtype=jnp.int32)
@@ -688,8 +705,7 @@ def distance_topology(
     keys = jax.random.split(key, n_chunks)
     starts = jnp.arange(n_chunks, dtype=jnp.int32) * chunk
     chosen = lax.map(pick, (keys, padded.reshape(n_chunks, chunk, -1), starts))
-    pre, post = _to_pre_major(chosen.reshape(-1), n_pre, n_post, k)
-    return Connectivity(pre, post, None, n_pre, n_post)
+    return _to_pre_major(chosen.reshape(-1), n_pre, n_post, k)
 
 
 def _with_unit(values, unit):
@@ -959,15 +975,20 @@ def balanced_ei_network(
     w_in = jax.random.normal(key_in, (n, n_input), dtype) / jnp.sqrt(jnp.asarray(max(n_input, 1), dtype))
     w_out = jax.random.normal(key_out, (n_output, n), dtype) / jnp.sqrt(jnp.asarray(max(n_output, 1), dtype))
     pre, post = _sample_pairs(key_rec, n, n - 1, k, 0, True)
-    n_exc = round(n * f)
     mu_i = -mu_e if f == 0 else (0.0 if f == 1 else -f / (1 - f) * mu_e)
-    scale = jnp.sqrt(jnp.asarray(n * p, dtype))
+    params = (jnp.asarray(x, dtype) for x in (mu_e, mu_i, sigma_0, math.sqrt(n * p)))
+    weight = _balanced_weights(key_w, pre, round(n * f), *params)
+    return w_in, Connectivity(pre, post, weight, n, n), w_out
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _balanced_weights(key, pre, n_exc, mu_e, mu_i, sigma_0, scale):
+    """``N(mu_e or mu_i by pre type, sigma_0²) / scale`` per synapse, a block at a time."""
+    block = min(_BLOCK, pre.shape[0])
 
     def draw_block(b, start):
-        block = min(_BLOCK, k)
-        mean = jnp.where(lax.dynamic_slice(pre, (start,), (block,)) < n_exc, jnp.asarray(mu_e, dtype), mu_i)
-        noise = jax.random.normal(jax.random.fold_in(key_w, b), (block,), dtype)
-        return ((mean.astype(dtype) + jnp.asarray(sigma_0, dtype) * noise) / scale,)
+        mean = jnp.where(lax.dynamic_slice(pre, (start,), (block,)) < n_exc, mu_e, mu_i)
+        noise = jax.random.normal(jax.random.fold_in(key, b), (block,), scale.dtype)
+        return ((mean + sigma_0 * noise) / scale,)
 
-    (weight,) = _fill(k, _BLOCK, draw_block, (dtype,))
-    return w_in, Connectivity(pre, post, weight, n, n), w_out
+    return _fill(pre.shape[0], block, draw_block, (scale.dtype,))[0]

@@ -169,6 +169,19 @@ def test_fixed_indegree_partners_are_uniform(k, blocks):
 # --- distance_topology ----------------------------------------------------------------------
 
 
+def test_empty_requests_give_empty_connectivity():
+    xy = jnp.zeros((5, 2))
+    for conn in (
+        T.distance_topology(KEY, xy, profile=profiles.gaussian(1.0), k=0),
+        T.fixed_indegree(KEY, 5, 0, 2),
+        T.fixed_outdegree(KEY, 0, 5, 2),
+        T.random_topology(KEY, 5, n_syn=0),
+        T.with_weights(KEY, T.random_topology(KEY, 5, n_syn=0), ji.normal(), block_size=4),
+        T.balanced_ei_network(KEY, 1, 2, 1, p=0.1, f=0.5, mu_e=1.0, sigma_0=0.1)[1],  # round(4 · 0.1) = 0
+    ):
+        assert conn.nnz == 0 and conn.pre.dtype == jnp.int32
+
+
 @pytest.mark.parametrize("n, k", [(101, 3), (64, 1)])
 def test_distance_topology_is_exact_in_any_blocks(n, k, blocks):
     # with tiny blocks, 101 posts in blocks of 2 make the last block move back
