@@ -69,6 +69,16 @@ def _jaxinit(case: str, n: int, p: float):
 
         def build(k):
             return T.with_weights(k, T.random_topology(k, n, p=p), ji.normal(0.0, 1.0), block_size=BLOCK_SIZE)
+    elif case == "fixed_indegree":
+
+        def build(k):
+            return T.fixed_indegree(k, n, None, round(p * n))
+    elif case == "distance_topology":
+        positions = jax.random.uniform(jax.random.key(3), (n, 2), maxval=1000.0)
+        profile = ji.profiles.gaussian(100.0)
+
+        def build(k):
+            return T.distance_topology(k, positions, profile=profile, k=round(p * n))
     elif case == "excitatory_inhibitory":
 
         def build(k):
@@ -182,6 +192,8 @@ def main() -> None:
         ours_case,
         "random_topology+weights",
         "excitatory_inhibitory",
+        "fixed_indegree",
+        "distance_topology",
         "braintools Random",
         "braintools ExcitatoryInhibitory",
         "hetero (numpy)",
@@ -200,7 +212,9 @@ def main() -> None:
         "peers); compile = jaxinit's lower + compile, timed and measured apart. Build bytes/synapse = the",
         "resident-memory high-water mark during the first call above the memory just before it; process peak =",
         "the peak over the process's life (JAX runtime and compilation included). Weights are",
-        f"`ji.normal(0, 1)`; `block_size` rows pass `block_size={BLOCK_SIZE:,}` to `with_weights`.",
+        f"`ji.normal(0, 1)`; `block_size` rows pass `block_size={BLOCK_SIZE:,}` to `with_weights`. The",
+        "`fixed_indegree` and `distance_topology` rows (k = p·N partners per post neuron; Gaussian profile",
+        "of width 100 on a 1000 x 1000 sheet) have no weights.",
         "",
         "| builder | N | synapses | run s | compile s | synapses/s | build bytes/synapse | compile MiB"
         " | process peak GiB |",
