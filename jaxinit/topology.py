@@ -433,6 +433,16 @@ def random_topology(
 
 def _distinct_per_row(key, n_rows, n_choices, k):
     """``(n_rows, k)`` sorted, distinct picks from ``[0, n_choices)`` per row, uniform."""
+    if 2 * k > n_choices:
+        # redrawing repeats would take ~n_choices rounds near k = n_choices: pick the
+        # n_choices - k left out instead (a uniform subset's complement is uniform); the
+        # j-th value kept is j + #{q : excluded[q] - q <= j}
+        left_out = _distinct_per_row(key, n_rows, n_choices, n_choices - k)
+        shifted = left_out - jnp.arange(n_choices - k, dtype=jnp.int32)[None, :]
+        kept = jnp.arange(k, dtype=jnp.int32)
+        return kept[None, :] + jax.vmap(lambda row: jnp.searchsorted(row, kept, side="right"))(shifted).astype(
+            jnp.int32
+        )
 
     def sort_and_mark(values):
         values = jnp.sort(values, axis=1)

@@ -151,7 +151,16 @@ def test_fixed_indegree_and_outdegree_are_exact(n_post, autapse, blocks):
     assert np.all(np.asarray(conn.out_degree()) == 9)
 
 
-@pytest.mark.parametrize("k", [4, 2])
+def test_all_partners_and_nearly_all_are_fast_and_exact():
+    # k = n - 1 without autapses: every pair but the diagonal (picks the 0 left out)
+    conn = T.fixed_outdegree(KEY, 300, None, k=299)
+    assert_exact(conn, 300 * 299)
+    conn = T.fixed_indegree(KEY, 300, 200, k=299)
+    assert_exact(conn, 200 * 299, autapses=True)
+    assert np.all(np.asarray(conn.in_degree()) == 299)
+
+
+@pytest.mark.parametrize("k", [4, 2, 15])
 def test_fixed_indegree_partners_are_uniform(k, blocks):
     # which pre neurons the first and the last post receive from, over many draws: uniform over
     # the 19 others (with tiny blocks and k = 2, the last post is in the block moved back)
