@@ -770,6 +770,8 @@ def synapse_values(
       >>> conn = random_topology(jax.random.key(0), 100, n_syn=1000)
       >>> synapse_values(jax.random.key(1), conn, ji.lognormal(1.0, 0.5)).shape
       (1000,)
+      >>> synapse_values(jax.random.key(1), conn, ji.lognormal(1.0, 0.5), block_size=256).shape
+      (1000,)
     """
     name = "synapse_values"
     if block_size is not None:
