@@ -270,9 +270,9 @@ def _choose_removals(key, count, k, spare):
     # among the distinct values, keep a uniformly random `surplus` of them
     scores = jnp.where(distinct, jax.random.uniform(key_order, (spare,)), 2.0)
     _, chosen = lax.sort((scores, draws), num_keys=1)
-    keep = jnp.arange(spare) < surplus
+    keep = jnp.arange(spare, dtype=jnp.int32) < surplus
     removed = jnp.sort(jnp.where(keep, chosen, jnp.iinfo(jnp.int32).max))
-    return removed, jnp.sum(distinct) >= surplus
+    return removed, jnp.sum(distinct, dtype=jnp.int32) >= surplus
 
 
 def _kept_positions(candidates, starts, removed, count, k):

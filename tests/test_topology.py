@@ -11,6 +11,7 @@ from scipy import stats
 import jaxinit as ji
 from jaxinit import profiles
 from jaxinit import topology as T
+from tests.helpers import run_with_x64
 
 KEY = jax.random.key(0)
 P_FLOOR = 1e-3
@@ -82,6 +83,31 @@ def test_beyond_int32_pair_space_with_x64_off():
     # rows and columns cover the whole range, not a wrapped-around part of it
     assert pre.max() > 99_000 and post.max() > 99_000 and pre.min() < 1000
     assert_hypergeometric_degrees(conn.out_degree(), 100_000 * 99_999, 99_999, 3_000_000)
+
+
+def test_builders_run_with_x64_and_strict_promotion():
+    script = """
+import jax
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+jax.config.update("jax_numpy_rank_promotion", "raise")
+import numpy as np
+import jaxinit as ji
+from jaxinit import profiles, topology as T
+key = jax.random.key(0)
+conn = T.random_topology(key, 500, p=0.1)
+flat = np.asarray(conn.pre, np.int64) * 500 + np.asarray(conn.post)
+assert conn.nnz == round(0.1 * 500 * 499) and conn.pre.dtype == np.int32 and (np.diff(flat) > 0).all()
+assert (np.asarray(T.fixed_indegree(key, 300, None, 20).in_degree()) == 20).all()
+assert (np.asarray(T.fixed_outdegree(key, 300, None, 250).out_degree()) == 250).all()
+xy = jax.random.uniform(key, (200, 2))
+conn = T.distance_topology(key, xy, profile=profiles.gaussian(0.2), k=10)
+assert (np.asarray(conn.in_degree()) == 10).all()
+assert T.with_weights(key, conn, ji.normal(), xy, block_size=64).weight.dtype == np.float64
+assert T.balanced_ei_network(key, 3, 400, 2, 0.1, 0.8, 1.0, 0.1)[1].weight.dtype == np.float64
+assert T.excitatory_inhibitory(key, 300, exc_weight=ji.normal(0.5, 0.1)).weight.dtype == np.float64
+print("ok")
+"""
+    assert run_with_x64(script) == "ok"
 
 
 def test_very_sparse_requests_take_the_independent_draw_path():
