@@ -71,6 +71,15 @@ def is_quantity(value: Any) -> bool:
     return units.is_quantity(value)
 
 
+def attach_unit(values: Any, unit: Any) -> Any:
+    """``values`` as a Quantity in ``unit``, or unchanged when ``unit`` is None (no brainunit import)."""
+    if unit is None:
+        return values
+    from jaxinit import units
+
+    return units.attach(values, unit)
+
+
 def _show_bad(values: np.ndarray, bad: np.ndarray) -> str:
     if values.ndim == 0:
         return repr(values.item())

@@ -38,10 +38,6 @@ def _common_unit(name: str, values: Sequence[Any], labels: Sequence[str]) -> tup
     return _units().common_unit(name, values, labels)
 
 
-def _attach(values: jax.Array, unit: Any) -> Any:
-    return values if unit is None else _units().attach(values, unit)
-
-
 def _in_unit(name: str, param: str, value: Any, unit: Any) -> Any:
     """``value`` as a plain number in ``unit`` (``None``: ``value`` must be unit-free)."""
     if unit is not None:
@@ -64,7 +60,7 @@ def _operand(name: str, param: str, value: Any, like: Any) -> Any:
     """Like :func:`_fit`, keeping the unit of a Quantity ``value``."""
     base = like.mantissa if _core.is_quantity(like) else like
     if _core.is_quantity(value):
-        return _attach(_fit(name, param, value.mantissa, base), value.unit)
+        return _core.attach_unit(_fit(name, param, value.mantissa, base), value.unit)
     return _fit(name, param, value, base)
 
 
@@ -138,14 +134,14 @@ def _mixture(key, shape, dtype, ctx, *, components, weights):
         z = standard(key_draw, shape, sample_dtype)
         loc = jnp.take(jnp.stack([jnp.asarray(v, sample_dtype) for v in locs]), index)
         scale = jnp.take(jnp.stack([jnp.asarray(v, sample_dtype) for v in scales]), index)
-        return _attach((loc + scale * z).astype(out_dtype), unit)
+        return _core.attach_unit((loc + scale * z).astype(out_dtype), unit)
     keys = jax.random.split(key_draw, k)
     draws = [_draw(c, kk, shape, dtype, ctx) for c, kk in zip(components, keys, strict=True)]
     draws, unit = _common_unit("mixture", draws, [f"components[{i}]" for i in range(k)])
     out = draws[0]
     for i in range(1, k):
         out = jnp.where(index == i, draws[i], out)
-    return _attach(out, unit)
+    return _core.attach_unit(out, unit)
 
 
 def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None) -> ContextInitializer:
@@ -225,7 +221,7 @@ def _where(key, shape, dtype, ctx, *, condition, if_true, if_false):
     b = _draw(if_false, key_false, shape, dtype, ctx)
     (a, b), unit = _common_unit("where", [a, b], ["if_true", "if_false"])
     mask = _fit("where", "condition", mask, jnp.zeros(shape, bool))
-    return _attach(jnp.where(mask, a, b), unit)
+    return _core.attach_unit(jnp.where(mask, a, b), unit)
 
 
 def where(
@@ -305,7 +301,7 @@ def _shift(key, shape, dtype, ctx, *, init, offset):
     x = _draw(init, key, shape, dtype, ctx)
     (plain,), unit = _common_unit("shift", [x], ["init"])
     offset = _in_unit("shift", "offset", offset, unit)
-    return _attach(plain + _fit("shift", "offset", offset, plain), unit)
+    return _core.attach_unit(plain + _fit("shift", "offset", offset, plain), unit)
 
 
 def shift(init: Initializer, offset: ArrayLike) -> ContextInitializer:
@@ -347,7 +343,7 @@ def _clip(key, shape, dtype, ctx, *, init, low, high):
     (plain,), unit = _common_unit("clip", [x], ["init"])
     low = None if low is None else _fit("clip", "low", _in_unit("clip", "low", low, unit), plain)
     high = None if high is None else _fit("clip", "high", _in_unit("clip", "high", high, unit), plain)
-    return _attach(jnp.clip(plain, low, high), unit)
+    return _core.attach_unit(jnp.clip(plain, low, high), unit)
 
 
 def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None = None) -> ContextInitializer:
@@ -422,7 +418,7 @@ def _add(key, shape, dtype, ctx, *, inits):
     total = draws[0]
     for x in draws[1:]:
         total = total + x
-    return _attach(total, unit)
+    return _core.attach_unit(total, unit)
 
 
 def add(*inits: Initializer) -> ContextInitializer:
@@ -492,7 +488,7 @@ def _modulate_by_distance(key, shape, dtype, ctx, *, base, profile, min_weight):
     if min_weight is not None:
         floor = _in_unit("modulate_by_distance", "min_weight", min_weight, unit)
         plain = jnp.maximum(plain, _fit("modulate_by_distance", "min_weight", floor, plain))
-    return _attach(plain, unit)
+    return _core.attach_unit(plain, unit)
 
 
 def modulate_by_distance(
@@ -576,7 +572,7 @@ def _blocks(key, shape, dtype, ctx, *, pre_sizes, post_sizes, table):
         ]
         for i in range(len(pre_sizes))
     ]
-    return _attach(jnp.block(grid), unit)
+    return _core.attach_unit(jnp.block(grid), unit)
 
 
 def _check_sizes(param: str, sizes: Any) -> tuple[int, ...]:

@@ -188,14 +188,15 @@ def _uniform_32bit(key, shape):
     return (bits.astype(jnp.float32) + 0.5) * jnp.float32(2.0**-32)
 
 
-def _fill(n, block, compute_block, out_dtypes):
+def _fill(n, block, compute_block):
     """Arrays of length ``n`` written ``block`` elements at a time: ``compute_block(b, start)``
-    gives the values at ``start + arange(block)``. The last block is moved back to end at
-    ``n``, so it must be a function of the positions alone (or any valid draw, for random
-    values). XLA updates the buffers in place, so temporaries stay O(block)."""
+    gives a tuple of the values at ``start + arange(block)``. The last block is moved back to
+    end at ``n``, so it must be a function of the positions alone (or any valid draw, for
+    random values). XLA updates the buffers in place, so temporaries stay O(block)."""
+    block = min(block, n)
+    out_dtypes = [out.dtype for out in jax.eval_shape(compute_block, 0, 0)]
     if n == 0:
         return tuple(jnp.zeros(0, dtype) for dtype in out_dtypes)
-    block = min(block, n)
 
     def body(b, buffers):
         start = jnp.minimum(b * block, n - block)
@@ -495,8 +496,7 @@ def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post):
             partners = partners + (partners >= owners).astype(jnp.int32)
         return (partners.reshape(-1),) if by_post else (owners.reshape(-1), partners.reshape(-1))
 
-    dtypes = (jnp.int32,) * (1 if by_post else 2)
-    drawn = _fill(n_rows * k, rows_per_block * k, draw_rows, dtypes)
+    drawn = _fill(n_rows * k, rows_per_block * k, draw_rows)
     return _to_pre_major(drawn[0], n_pre, n_post, k) if by_post else drawn
 
 
@@ -615,6 +615,25 @@ def _positions(name: str, param: str, positions: Any) -> tuple[jax.Array, Any]:
     return array, unit
 
 
+def _position_pair(name: str, pre_positions: Any, post_positions: Any) -> tuple[jax.Array, jax.Array, Any]:
+    """Plain pre and post positions (``None`` post: the pre ones) in one length unit (or None)."""
+    pre_pos, unit = _positions(name, "pre_positions", pre_positions)
+    if post_positions is None:
+        return pre_pos, pre_pos, unit
+    post_pos, post_unit = _positions(name, "post_positions", post_positions)
+    if pre_pos.shape[1] != post_pos.shape[1]:
+        raise ValueError(
+            f"{name}: pre_positions {pre_pos.shape} and post_positions {post_pos.shape} differ in dimension"
+        )
+    if (unit is None) != (post_unit is None):
+        raise ValueError(f"{name}: give both position arrays with units, or neither")
+    if unit is not None and post_unit != unit:
+        from jaxinit import units
+
+        post_pos = units.to_plain(name, "post_positions", units.attach(post_pos, post_unit), unit)
+    return pre_pos, post_pos, unit
+
+
 def _pair_distances(pre_pos, post_pos, pre, post, box):
     diff = _minimum_image(pre_pos[pre] - post_pos[post], box)
     return jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
@@ -664,19 +683,8 @@ def distance_topology(
       True
     """
     name = "distance_topology"
-    pre_pos, unit = _positions(name, "pre_positions", pre_positions)
+    pre_pos, post_pos, unit = _position_pair(name, pre_positions, post_positions)
     recurrent = post_positions is None
-    post_pos, post_unit = (pre_pos, unit) if recurrent else _positions(name, "post_positions", post_positions)
-    if pre_pos.shape[1] != post_pos.shape[1]:
-        raise ValueError(
-            f"{name}: pre_positions {pre_pos.shape} and post_positions {post_pos.shape} differ in dimension"
-        )
-    if (unit is None) != (post_unit is None):
-        raise ValueError(f"{name}: give both position arrays with units, or neither")
-    if unit is not None and post_unit != unit:
-        from jaxinit import units
-
-        post_pos = units.to_plain(name, "post_positions", units.attach(post_pos, post_unit), unit)
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     k = _check_size(name, "k", k)
     skip_diagonal = recurrent and not allow_autapse
@@ -704,7 +712,7 @@ def _distance_pairs(key, pre_pos, post_pos, box, profile, unit, k, chunk, skip_d
         chunk_key, positions, first = args
         diff = _minimum_image(positions[:, None, :] - pre_pos[None, :, :], box)
         d = jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1))
-        weights = profile(d if unit is None else _with_unit(d, unit))
+        weights = profile(_core.attach_unit(d, unit))
         logits = jnp.log(jnp.maximum(jnp.asarray(weights, jnp.float32), 0.0))
         if skip_diagonal:
             post_index = first + jnp.arange(chunk, dtype=jnp.int32)
@@ -716,12 +724,6 @@ def _distance_pairs(key, pre_pos, post_pos, box, profile, unit, k, chunk, skip_d
     starts = jnp.arange(n_chunks, dtype=jnp.int32) * chunk
     chosen = lax.map(pick, (keys, padded.reshape(n_chunks, chunk, -1), starts))
     return _to_pre_major(chosen.reshape(-1), n_pre, n_post, k)
-
-
-def _with_unit(values, unit):
-    from jaxinit import units
-
-    return units.attach(values, unit)
 
 
 def synapse_values(
@@ -783,18 +785,11 @@ def synapse_values(
         _check_memory(name, conn.nnz, advice="pass block_size=2**18 to draw the values in blocks (4 bytes each)")
     distances = None
     if pre_positions is not None:
-        pre_pos, unit = _positions(name, "pre_positions", pre_positions)
-        post_pos, post_unit = (
-            (pre_pos, unit) if post_positions is None else _positions(name, "post_positions", post_positions)
-        )
-        if unit is not None and post_unit != unit:
-            from jaxinit import units
-
-            post_pos = units.to_plain(name, "post_positions", units.attach(post_pos, post_unit), unit)
+        pre_pos, post_pos, unit = _position_pair(name, pre_positions, post_positions)
 
         def distances(pre, post):
             d = _pair_distances(pre_pos, post_pos, pre, post, box)
-            return {"distances": d if unit is None else _with_unit(d, unit)}
+            return {"distances": _core.attach_unit(d, unit)}
 
     if not in_blocks:
         more = {} if distances is None else distances(conn.pre, conn.post)
@@ -813,9 +808,8 @@ def synapse_values(
             values = values.mantissa
         return (values,)
 
-    out = jax.eval_shape(draw_block, 0, 0)[0]
-    (values,) = _fill(conn.nnz, block_size, draw_block, (out.dtype,))
-    return _with_unit(values, found_unit[0]) if found_unit else values
+    (values,) = _fill(conn.nnz, block_size, draw_block)
+    return _core.attach_unit(values, found_unit[0] if found_unit else None)
 
 
 def with_weights(
@@ -924,9 +918,7 @@ def excitatory_inhibitory(
         from jaxinit import units
 
         (w_exc, w_inh), unit = units.common_unit(name, [w_exc, w_inh], ["exc_weight", "inh_weight"])
-    weight = jnp.concatenate([jnp.abs(w_exc), -jnp.abs(w_inh).astype(w_exc.dtype)])
-    if unit is not None:
-        weight = _with_unit(weight, unit)
+    weight = _core.attach_unit(jnp.concatenate([jnp.abs(w_exc), -jnp.abs(w_inh).astype(w_exc.dtype)]), unit)
     return Connectivity(jnp.concatenate([pre_e, pre_i]), jnp.concatenate([post_e, post_i]), weight, n, n)
 
 
@@ -1003,4 +995,4 @@ def _balanced_weights(key, pre, n_exc, mu_e, mu_i, sigma_0, scale):
         noise = jax.random.normal(jax.random.fold_in(key, b), (block,), scale.dtype)
         return ((mean + sigma_0 * noise) / scale,)
 
-    return _fill(pre.shape[0], block, draw_block, (scale.dtype,))[0]
+    return _fill(pre.shape[0], block, draw_block)[0]
