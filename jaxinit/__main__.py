@@ -87,7 +87,7 @@ def _network(args):
 
     def build(key_conn, key_w, positions):
         conn = topology.random_topology(key_conn, n, p=args.p)
-        d = topology._pair_distances(positions, positions, conn.pre, conn.post, side)
+        d = topology.synapse_distances(conn, positions, box=side)
         init = ji.where(lambda shape, is_exc, **ctx: is_exc, exc, inh)
         w = init(key_w, (conn.nnz,), distances=d * u.um, is_exc=conn.pre < n_exc)
         signed = jnp.where(conn.pre < n_exc, w.mantissa, -w.mantissa)

@@ -11,6 +11,7 @@ from scipy import stats
 import jaxinit as ji
 from jaxinit import profiles
 from jaxinit import topology as T
+from jaxinit.topology._sampling import DEFAULT_BLOCK, sample_by_draws
 from tests.helpers import run_with_x64
 
 KEY = jax.random.key(0)
@@ -115,41 +116,36 @@ def test_very_sparse_requests_take_the_independent_draw_path():
     assert_exact(conn, 5000)
 
 
-@pytest.fixture(params=["default blocks", "tiny blocks"])
-def blocks(request, monkeypatch):
+@pytest.fixture(params=[DEFAULT_BLOCK, 7], ids=["default blocks", "tiny blocks"])
+def block_size(request):
     """Runs a test as is, and again with the block-wise passes cut into blocks of 7 elements
     (many candidate and output blocks, and a last block moved back to end in place)."""
-    if request.param == "tiny blocks":
-        monkeypatch.setattr(T, "_BLOCK", 7)
-    T._sample_pairs.clear_cache()
-    yield
-    T._sample_pairs.clear_cache()
+    return request.param
 
 
 @pytest.mark.parametrize("n_syn", [30, 2, 97])
-def test_every_pair_is_equally_likely(n_syn, blocks):
+def test_every_pair_is_equally_likely(n_syn, block_size):
     # inclusion frequency of each of the 100 pairs over many independent draws (geometric-skip path)
     n_pre, n_post, draws = 10, 10, 4000
     keys = jax.random.split(KEY, draws)
-    pairs = jax.vmap(lambda k: T.random_topology(k, n_pre, n_post, n_syn=n_syn).pre * n_post)(keys)
-    posts = jax.vmap(lambda k: T.random_topology(k, n_pre, n_post, n_syn=n_syn).post)(keys)
-    counts = np.bincount(np.asarray(pairs + posts).ravel(), minlength=100)
+    conns = jax.vmap(lambda k: T.random_topology(k, n_pre, n_post, n_syn=n_syn, block_size=block_size))(keys)
+    counts = np.bincount(np.asarray(conns.pre * n_post + conns.post).ravel(), minlength=100)
     assert counts.sum() == draws * n_syn
     assert chi_square_pvalue(counts, np.full(100, draws * n_syn / 100)) > P_FLOOR
 
 
 def test_pair_inclusion_is_uniform_on_the_draw_path():
     keys = jax.random.split(KEY, 3000)
-    conns = jax.vmap(lambda k: T._sample_by_draws(k, 8, 9, 3))(keys)
+    conns = jax.vmap(lambda k: sample_by_draws(k, 8, 9, 3))(keys)
     flat = np.asarray(conns[0] * 9 + conns[1])
     assert np.all(np.diff(flat, axis=1) > 0)  # distinct and sorted in every draw
     counts = np.bincount(flat.ravel(), minlength=72)
     assert chi_square_pvalue(counts, np.full(72, 3000 * 3 / 72)) > P_FLOOR
 
 
-def test_degrees_follow_the_hypergeometric_law(blocks):
+def test_degrees_follow_the_hypergeometric_law(block_size):
     n = 2000
-    conn = T.random_topology(KEY, n, p=0.05)
+    conn = T.random_topology(KEY, n, p=0.05, block_size=block_size)
     k = conn.nnz
     assert_hypergeometric_degrees(conn.out_degree(), n * (n - 1), n - 1, k)
     assert_hypergeometric_degrees(conn.in_degree(), n * (n - 1), n - 1, k)
@@ -168,11 +164,11 @@ def test_jit_equals_eager_and_keys_differ():
 
 
 @pytest.mark.parametrize("n_post, autapse", [(None, False), (70, True), (None, True)])
-def test_fixed_indegree_and_outdegree_are_exact(n_post, autapse, blocks):
-    conn = T.fixed_indegree(KEY, 100, n_post, k=12, allow_autapse=autapse)
+def test_fixed_indegree_and_outdegree_are_exact(n_post, autapse, block_size):
+    conn = T.fixed_indegree(KEY, 100, n_post, k=12, allow_autapse=autapse, block_size=block_size)
     assert_exact(conn, 12 * (n_post or 100), autapses=autapse or n_post is not None)
     assert np.all(np.asarray(conn.in_degree()) == 12)
-    conn = T.fixed_outdegree(KEY, 100, n_post, k=9, allow_autapse=autapse)
+    conn = T.fixed_outdegree(KEY, 100, n_post, k=9, allow_autapse=autapse, block_size=block_size)
     assert_exact(conn, 9 * 100, autapses=autapse or n_post is not None)
     assert np.all(np.asarray(conn.out_degree()) == 9)
 
@@ -187,12 +183,12 @@ def test_all_partners_and_nearly_all_are_fast_and_exact():
 
 
 @pytest.mark.parametrize("k", [4, 2, 15])
-def test_fixed_indegree_partners_are_uniform(k, blocks):
+def test_fixed_indegree_partners_are_uniform(k, block_size):
     # which pre neurons the first and the last post receive from, over many draws: uniform over
     # the 19 others (with tiny blocks and k = 2, the last post is in the block moved back)
-    assert_exact(T.fixed_indegree(KEY, 20, None, k=k), 20 * k)
+    assert_exact(T.fixed_indegree(KEY, 20, None, k=k, block_size=block_size), 20 * k)
     keys = jax.random.split(KEY, 3000)
-    conns = jax.vmap(lambda key: T.fixed_indegree(key, 20, None, k=k))(keys)
+    conns = jax.vmap(lambda key: T.fixed_indegree(key, 20, None, k=k, block_size=block_size))(keys)
     pres, posts = np.asarray(conns.pre), np.asarray(conns.post)
     for post in (0, 19):
         counts = np.bincount(pres[posts == post], minlength=20)
@@ -218,10 +214,10 @@ def test_empty_requests_give_empty_connectivity():
 
 
 @pytest.mark.parametrize("n, k", [(101, 3), (64, 1)])
-def test_distance_topology_is_exact_in_any_blocks(n, k, blocks):
+def test_distance_topology_is_exact_in_any_blocks(n, k, block_size):
     # with tiny blocks, 101 posts in blocks of 2 make the last block move back
     xy = jax.random.uniform(jax.random.key(8), (n, 2), maxval=100.0)
-    conn = T.distance_topology(KEY, xy, profile=profiles.exponential(30.0), k=k, chunk=16)
+    conn = T.distance_topology(KEY, xy, profile=profiles.exponential(30.0), k=k, chunk=16, block_size=block_size)
     assert_exact(conn, n * k)
     assert np.all(np.asarray(conn.in_degree()) == k)
 
@@ -232,7 +228,7 @@ def test_distance_topology_degrees_and_no_autapses():
     assert_exact(conn, 600 * 20)
     assert np.all(np.asarray(conn.in_degree()) == 20)
     # partners are near: the mean synapse distance is far below the mean pair distance
-    d = np.asarray(T._pair_distances(xy, xy, conn.pre, conn.post, None))
+    d = np.asarray(T.synapse_distances(conn, xy))
     assert d.mean() < 0.5 * np.asarray(profiles.pairwise_distances(xy, xy)).mean()
 
 
@@ -346,9 +342,9 @@ def test_excitatory_inhibitory_counts_and_dale():
     assert abs(w[pre < 800].mean() - folded.mean()) < 5 * folded.std() / math.sqrt((pre < 800).sum())
 
 
-def test_balanced_network_means_and_shapes(blocks):
+def test_balanced_network_means_and_shapes(block_size):
     n, p, f, mu_e, sigma = 2000, 0.1, 0.8, 1.0, 0.2
-    w_in, w_rec, w_out = T.balanced_ei_network(KEY, 50, n, 3, p, f, mu_e, sigma)
+    w_in, w_rec, w_out = T.balanced_ei_network(KEY, 50, n, 3, p, f, mu_e, sigma, block_size=block_size)
     assert w_in.shape == (n, 50) and w_out.shape == (3, n)
     assert_exact(w_rec, round(n * n * p))
     pre, w = np.asarray(w_rec.pre), np.asarray(w_rec.weight, np.float64)

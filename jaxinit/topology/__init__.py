@@ -1,0 +1,39 @@
+"""Sparse connectivity: exact, uniform, jittable, and never an ``n_pre x n_post`` array.
+
+Builders return a :class:`Connectivity` (sorted coordinate lists, a pytree). One
+private module per family of rules, over one shared sampling core:
+
+* ``_connectivity``: the :class:`Connectivity` type and its conversions;
+* ``_sampling``: the exact k-subset sampler, block loops and counting sorts;
+* ``_random``: random and degree rules (:func:`random_topology`, :func:`fixed_indegree`,
+  :func:`fixed_outdegree`);
+* ``_spatial``: distance rules (:func:`distance_topology`);
+* ``_values``: values per synapse (:func:`synapse_values`, :func:`with_weights`,
+  :func:`synapse_distances`);
+* ``_ei``: excitatory/inhibitory builders (:func:`excitatory_inhibitory`,
+  :func:`balanced_ei_network`).
+"""
+
+from jaxinit.topology._connectivity import Connectivity as Connectivity
+from jaxinit.topology._ei import balanced_ei_network as balanced_ei_network
+from jaxinit.topology._ei import excitatory_inhibitory as excitatory_inhibitory
+from jaxinit.topology._random import fixed_indegree as fixed_indegree
+from jaxinit.topology._random import fixed_outdegree as fixed_outdegree
+from jaxinit.topology._random import random_topology as random_topology
+from jaxinit.topology._spatial import distance_topology as distance_topology
+from jaxinit.topology._values import synapse_distances as synapse_distances
+from jaxinit.topology._values import synapse_values as synapse_values
+from jaxinit.topology._values import with_weights as with_weights
+
+__all__ = [
+    "Connectivity",
+    "balanced_ei_network",
+    "distance_topology",
+    "excitatory_inhibitory",
+    "fixed_indegree",
+    "fixed_outdegree",
+    "random_topology",
+    "synapse_distances",
+    "synapse_values",
+    "with_weights",
+]

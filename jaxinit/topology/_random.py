@@ -1,0 +1,188 @@
+"""Random and degree rules: a fixed total number of synapses, fixed in- and out-degrees."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxinit import _core
+from jaxinit.topology._checks import check_size
+from jaxinit.topology._connectivity import Connectivity, empty
+from jaxinit.topology._memory import check_memory
+from jaxinit.topology._sampling import DEFAULT_BLOCK, distinct_per_row, fill, sample_pairs, to_pre_major
+
+
+def _syn_count(name: str, allowed: int, n_syn: Any, p: Any) -> int:
+    if (n_syn is None) == (p is None):
+        raise ValueError(f"{name}: give exactly one of n_syn (a count) or p (a probability)")
+    if p is not None:
+        if _core.is_traced(p):
+            raise TypeError(f"{name}: p must be a concrete number (it sets the static synapse count)")
+        _core.validate(name, {"p": p}, {"p": _core.PROBABILITY})
+        return round(float(p) * allowed)
+    n_syn = check_size(name, "n_syn", n_syn)
+    if n_syn > allowed:
+        raise ValueError(f"{name}: n_syn must be <= the {allowed:,} allowed pairs, got {n_syn:,}")
+    return n_syn
+
+
+def random_topology(
+    key: ArrayLike,
+    n_pre: int,
+    n_post: int | None = None,
+    *,
+    n_syn: int | None = None,
+    p: float | None = None,
+    allow_autapse: bool = False,
+    block_size: int = DEFAULT_BLOCK,
+) -> Connectivity:
+    """Exactly ``n_syn`` distinct synapses, uniform over all allowed pairs.
+
+    Args:
+      key: a PRNG key.
+      n_pre: number of presynaptic neurons.
+      n_post: number of postsynaptic neurons; ``None`` for one recurrent population
+        (then autapses ``pre == post`` are excluded unless ``allow_autapse``).
+      n_syn: the number of synapses; or give
+      p: the connection probability: ``n_syn = round(p · allowed pairs)``.
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+      block_size: elements drawn at once in the block-wise passes (bounds the
+        temporaries; the law of the result does not depend on it, its bits do).
+
+    Returns:
+      A :class:`Connectivity` sorted by ``(pre, post)``, without weights.
+
+    Raises:
+      ValueError: bad sizes, both or neither of ``n_syn``/``p``, ``p`` outside
+        [0, 1], or ``n_syn`` above the number of allowed pairs.
+      MemoryError: the arrays would not fit in the available memory.
+
+    Example:
+      >>> import jax
+      >>> conn = random_topology(jax.random.key(0), 1000, p=0.1)
+      >>> conn.nnz, bool((conn.pre != conn.post).all())
+      (99900, True)
+    """
+    name = "random_topology"
+    n_pre = check_size(name, "n_pre", n_pre)
+    recurrent = n_post is None
+    n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
+    block = check_size(name, "block_size", block_size, 1)
+    skip_diagonal = recurrent and not allow_autapse
+    n_cols = n_post - 1 if skip_diagonal else n_post
+    allowed = n_pre * max(n_cols, 0)
+    k = _syn_count(name, allowed, n_syn, p)
+    check_memory(name, k)
+    key = _core.check_key(name, key)
+    pre, post = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)
+    return Connectivity(pre, post, None, n_pre, n_post)
+
+
+def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post):
+    n_pre = check_size(name, "n_pre", n_pre)
+    recurrent = n_post is None
+    n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
+    k = check_size(name, "k", k)
+    block = check_size(name, "block_size", block_size, 1)
+    skip_diagonal = recurrent and not allow_autapse
+    n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
+    n_choices = n_partners - 1 if skip_diagonal else n_partners
+    partner = "n_pre" if by_post else "n_post"
+    if k > n_choices:
+        rule = f"{partner} - 1 = {n_choices} (no autapses)" if skip_diagonal else f"{partner} = {n_choices}"
+        raise ValueError(f"{name}: k must be <= {rule}, got {k}")
+    check_memory(name, n_rows * k)
+    key = _core.check_key(name, key)
+    if n_rows * k == 0:
+        return empty(n_pre, n_post)
+    pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block)
+    return Connectivity(pre, post, None, n_pre, n_post)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
+def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block):
+    n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
+    n_choices = n_partners - 1 if skip_diagonal else n_partners
+    rows_per_block = max(1, min(n_rows, block // k))
+
+    def draw_rows(b, start):
+        partners = distinct_per_row(jax.random.fold_in(key, b), rows_per_block, n_choices, k)
+        owners = jnp.broadcast_to(start // k + jnp.arange(rows_per_block, dtype=jnp.int32)[:, None], partners.shape)
+        if skip_diagonal:
+            partners = partners + (partners >= owners).astype(jnp.int32)
+        return (partners.reshape(-1),) if by_post else (owners.reshape(-1), partners.reshape(-1))
+
+    drawn = fill(n_rows * k, rows_per_block * k, draw_rows)
+    return to_pre_major(drawn[0], n_pre, n_post, k, block) if by_post else drawn
+
+
+def fixed_indegree(
+    key: ArrayLike,
+    n_pre: int,
+    n_post: int | None,
+    k: int,
+    allow_autapse: bool = False,
+    *,
+    block_size: int = DEFAULT_BLOCK,
+) -> Connectivity:
+    """Every post neuron receives exactly ``k`` synapses from distinct pre neurons, uniformly.
+
+    Args:
+      key: a PRNG key.
+      n_pre: number of presynaptic neurons.
+      n_post: number of postsynaptic neurons, or ``None`` for a recurrent population.
+      k: the in-degree, ``<= n_pre`` (``<= n_pre - 1`` without autapses).
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+      block_size: synapses drawn and sorted at once (bounds the temporaries).
+
+    Returns:
+      A :class:`Connectivity` sorted by ``(pre, post)``.
+
+    Raises:
+      ValueError: bad sizes or ``k`` too large.
+
+    Example:
+      >>> import jax
+      >>> conn = fixed_indegree(jax.random.key(0), 50, 20, k=5)
+      >>> conn.in_degree().tolist() == [5] * 20
+      True
+    """
+    return _fixed_degree("fixed_indegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=True)
+
+
+def fixed_outdegree(
+    key: ArrayLike,
+    n_pre: int,
+    n_post: int | None,
+    k: int,
+    allow_autapse: bool = False,
+    *,
+    block_size: int = DEFAULT_BLOCK,
+) -> Connectivity:
+    """Every pre neuron makes exactly ``k`` synapses onto distinct post neurons, uniformly.
+
+    Args:
+      key: a PRNG key.
+      n_pre: number of presynaptic neurons.
+      n_post: number of postsynaptic neurons, or ``None`` for a recurrent population.
+      k: the out-degree, ``<= n_post`` (``<= n_pre - 1`` without autapses).
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+      block_size: synapses drawn at once (bounds the temporaries).
+
+    Returns:
+      A :class:`Connectivity` sorted by ``(pre, post)``.
+
+    Raises:
+      ValueError: bad sizes or ``k`` too large.
+
+    Example:
+      >>> import jax
+      >>> conn = fixed_outdegree(jax.random.key(0), 20, None, k=3)
+      >>> conn.out_degree().tolist() == [3] * 20
+      True
+    """
+    return _fixed_degree("fixed_outdegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=False)

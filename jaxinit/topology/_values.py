@@ -1,0 +1,172 @@
+"""Values per synapse: weights, delays, anything an initializer draws, and distances."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxinit import _core
+from jaxinit._core import Initializer
+from jaxinit.topology._checks import check_size
+from jaxinit.topology._connectivity import Connectivity
+from jaxinit.topology._memory import check_memory
+from jaxinit.topology._sampling import fill
+from jaxinit.topology._spatial import pair_distances, position_pair
+
+
+def synapse_distances(
+    conn: Connectivity,
+    pre_positions: ArrayLike,
+    post_positions: ArrayLike | None = None,
+    box: ArrayLike | None = None,
+) -> jax.Array:
+    """The length of every synapse, O(nnz): ``|pre_positions[pre] - post_positions[post]|``.
+
+    Args:
+      conn: the connectivity.
+      pre_positions: ``(n_pre, dim)`` coordinates (plain or a Quantity of length).
+      post_positions: ``(n_post, dim)`` coordinates; ``None`` reuses ``pre_positions``.
+      box: periodic box side(s) (the shorter way round each axis), or ``None``.
+
+    Returns:
+      ``(nnz,)`` distances, in the positions' unit when they carry one.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxinit.topology import Connectivity
+      >>> conn = Connectivity(jnp.array([0, 0]), jnp.array([1, 2]), None, 3, 3)
+      >>> xy = jnp.array([[0.0, 0.0], [3.0, 4.0], [9.0, 0.0]])
+      >>> synapse_distances(conn, xy, box=10.0).tolist()
+      [5.0, 1.0]
+    """
+    name = "synapse_distances"
+    pre_pos, post_pos, unit = position_pair(name, pre_positions, post_positions)
+    return _core.attach_unit(pair_distances(pre_pos, post_pos, conn.pre, conn.post, box), unit)
+
+
+def synapse_values(
+    key: ArrayLike,
+    conn: Connectivity,
+    init: Initializer,
+    pre_positions: ArrayLike | None = None,
+    post_positions: ArrayLike | None = None,
+    box: ArrayLike | None = None,
+    dtype: Any = None,
+    block_size: int | None = None,
+    **ctx: Any,
+) -> jax.Array:
+    """One value per synapse from ``init``: weights, delays, anything.
+
+    Calls ``init(key, (nnz,), dtype, distances=..., **ctx)``; the distances are
+    computed per synapse (O(nnz)) when positions are given, so distance-dependent
+    initializers such as ``modulate_by_distance`` work on sparse networks.
+
+    With ``block_size``, the values are drawn ``block_size`` synapses at a time
+    instead, block ``b`` by ``init(fold_in(key, b), (block_size,), ...)`` with its
+    synapses' distances (the last block is moved back to end at ``nnz``). For an
+    elementwise initializer (every distribution, and combinators of them) the values
+    have the same distribution, while the random generator's temporaries (on CPU 12
+    bytes per value for a one-shot draw) and the distances stay O(block_size): use it
+    for networks of 10⁸ synapses. Initializers that read the shape (fan-based ones)
+    see the block's shape, so keep those to the default.
+
+    Args:
+      key: a PRNG key.
+      conn: the connectivity.
+      init: any jaxinit initializer (units and combinators included).
+      pre_positions: ``(n_pre, dim)`` coordinates, or ``None``.
+      post_positions: ``(n_post, dim)`` coordinates; ``None`` reuses ``pre_positions``.
+      box: periodic box side(s) for the distances, or ``None``.
+      dtype: the values' dtype (default float).
+      block_size: draw this many values at a time (see above), or ``None`` for one draw.
+      **ctx: more context for ``init`` (given to every block as is).
+
+    Returns:
+      ``(nnz,)`` values (a Quantity if ``init`` has units).
+
+    Example:
+      >>> import jax
+      >>> import jaxinit as ji
+      >>> from jaxinit.topology import random_topology
+      >>> conn = random_topology(jax.random.key(0), 100, n_syn=1000)
+      >>> synapse_values(jax.random.key(1), conn, ji.lognormal(1.0, 0.5)).shape
+      (1000,)
+      >>> synapse_values(jax.random.key(1), conn, ji.lognormal(1.0, 0.5), block_size=256).shape
+      (1000,)
+    """
+    name = "synapse_values"
+    if block_size is not None:
+        block_size = check_size(name, "block_size", block_size, 1)
+    in_blocks = block_size is not None and conn.nnz > block_size
+    if in_blocks:
+        check_memory(name, conn.nnz, "synapse_values in blocks")
+    else:
+        check_memory(name, conn.nnz, advice="pass block_size=2**18 to draw the values in blocks (4 bytes each)")
+    distances = None
+    if pre_positions is not None:
+        pre_pos, post_pos, unit = position_pair(name, pre_positions, post_positions)
+
+        def distances(pre, post):
+            return {"distances": _core.attach_unit(pair_distances(pre_pos, post_pos, pre, post, box), unit)}
+
+    if not in_blocks:
+        more = {} if distances is None else distances(conn.pre, conn.post)
+        return init(key, (conn.nnz,), dtype, **ctx, **more)
+    key = _core.check_key(name, key)
+    found_unit = []
+
+    def draw_block(b, start):
+        more = {}
+        if distances is not None:
+            pre, post = (lax.dynamic_slice(x, (start,), (block_size,)) for x in (conn.pre, conn.post))
+            more = distances(pre, post)
+        values = init(jax.random.fold_in(key, b), (block_size,), dtype, **ctx, **more)
+        if _core.is_quantity(values):
+            found_unit[:] = [values.unit]
+            values = values.mantissa
+        return (values,)
+
+    (values,) = fill(conn.nnz, block_size, draw_block)
+    return _core.attach_unit(values, found_unit[0] if found_unit else None)
+
+
+def with_weights(
+    key: ArrayLike,
+    conn: Connectivity,
+    init: Initializer,
+    pre_positions: ArrayLike | None = None,
+    post_positions: ArrayLike | None = None,
+    box: ArrayLike | None = None,
+    block_size: int | None = None,
+    **ctx: Any,
+) -> Connectivity:
+    """``conn`` with ``weight`` drawn by :func:`synapse_values`.
+
+    Args:
+      key: a PRNG key.
+      conn: the connectivity.
+      init: the weight initializer.
+      pre_positions: coordinates for per-synapse distances, or ``None``.
+      post_positions: post coordinates; ``None`` reuses ``pre_positions``.
+      box: periodic box side(s), or ``None``.
+      block_size: draw this many weights at a time, bounding the temporaries
+        (see :func:`synapse_values`), or ``None`` for one draw.
+      **ctx: more context for ``init``.
+
+    Returns:
+      A :class:`Connectivity` with weights.
+
+    Example:
+      >>> import jax
+      >>> import jaxinit as ji
+      >>> from jaxinit.topology import random_topology
+      >>> conn = with_weights(jax.random.key(1), random_topology(jax.random.key(0), 50, n_syn=100), ji.ones)
+      >>> float(conn.weight.sum())
+      100.0
+    """
+    weight = synapse_values(key, conn, init, pre_positions, post_positions, box, block_size=block_size, **ctx)
+    return dataclasses.replace(conn, weight=weight)
