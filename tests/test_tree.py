@@ -77,10 +77,10 @@ def test_equinox_mlp_paths():
 
 def test_flax_linen_params():
     model = nn.Sequential([nn.Dense(64), nn.relu, nn.Dense(8)])
-    params = model.init(KEY, jnp.ones((1, 256)))
+    params = model.init(KEY, jnp.ones((1, 256), jnp.float32))
     new = ji.reinit(KEY, params, {"params/*/kernel": ji.lecun_normal(), "params/*/bias": torch_bias})
     kernel = new["params"]["layers_0"]["kernel"]
-    np.testing.assert_array_equal(kernel, ji.lecun_normal()(jax.random.fold_in(KEY, 1), (256, 64)))
+    np.testing.assert_array_equal(kernel, ji.lecun_normal()(jax.random.fold_in(KEY, 1), (256, 64), kernel.dtype))
     assert float(jnp.abs(new["params"]["layers_0"]["bias"]).max()) <= 1 / 16
 
 
@@ -126,3 +126,56 @@ def test_a_rule_that_matches_nothing_is_an_error_listing_the_paths():
 def test_bad_rules(rules, error, message):
     with pytest.raises(error, match=message):
         ji.reinit(KEY, {"w": jnp.zeros(2)}, rules)
+
+
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        (3, r"reinit: key must be a PRNG key such as jax.random.key\(0\).*got 3"),
+        (jnp.zeros(3, jnp.float32), r"reinit: key must be a PRNG key .*got ArrayImpl .* dtype float32"),
+        (jax.random.split(KEY, 4), r"reinit: key must be a single PRNG key, got a batch of keys with shape \(4,\)"),
+    ],
+)
+def test_a_bad_key_is_a_type_error_before_any_work(key, message):
+    calls = []
+
+    def spy(key, shape, dtype=None, **ctx):
+        calls.append(shape)
+        return jnp.zeros(shape, dtype)
+
+    with pytest.raises(TypeError, match=message):
+        ji.reinit(key, {"w": jnp.zeros((2, 3))}, {"w": spy})
+    assert calls == []
+
+
+class _WithDropout(nnx.Module):
+    def __init__(self, rngs):
+        self.lin = nnx.Linear(400, 30, rngs=rngs)
+        self.drop = nnx.Dropout(0.5, rngs=rngs)
+
+
+def test_nnx_rng_state_is_kept_and_a_rule_matching_it_names_the_leaf():
+    model = _WithDropout(nnx.Rngs(0, dropout=1))  # holds RngKey (typed key) and RngCount (uint32) leaves
+    with pytest.raises(TypeError, match=r"reinit: rule '\*' matches 'drop/rngs/count', which is nnx RNG state"):
+        ji.reinit(KEY, model, {"*": ji.normal()})
+    with pytest.raises(TypeError, match=r"reinit: rule '\*key' matches 'drop/rngs/key', which is a PRNG key"):
+        ji.reinit(KEY, model, {"*kernel": ji.normal(), "*key": ji.normal()})
+    _, state = nnx.split(model)
+    with pytest.raises(TypeError, match=r"matches 'drop/rngs/count', which is nnx RNG state"):
+        ji.reinit(KEY, state, {"*": ji.zeros})
+    new = ji.reinit(KEY, model, {"*kernel": ji.kaiming_normal(), "*bias": ji.zeros})  # RNG state not matched: kept
+    assert _std_within(new.lin.kernel[...], math.sqrt(2 / 400))
+    np.testing.assert_array_equal(
+        jax.random.key_data(new.drop.rngs.key[...]), jax.random.key_data(model.drop.rngs.key[...])
+    )
+    assert int(new.drop.rngs.count[...]) == int(model.drop.rngs.count[...])
+
+
+def test_a_typed_key_leaf_is_not_a_parameter():
+    params = {"w": jnp.zeros((3, 4)), "seed": jax.random.key(7)}
+    with pytest.raises(TypeError, match=r"reinit: rule '\*' matches 'seed', which is a PRNG key \(dtype key<fry>\)"):
+        ji.reinit(KEY, params, {"*": ji.normal()})
+    with pytest.raises(ValueError, match=r"rule '\*bias' matched no array leaf; the array paths are: w$"):
+        ji.reinit(KEY, params, {"w": ji.normal(), "*bias": ji.zeros})  # a key is not listed as a parameter
+    new = ji.reinit(KEY, params, {"w": ji.normal()})
+    assert new["seed"] is params["seed"]
