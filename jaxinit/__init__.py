@@ -4,6 +4,9 @@ An initializer is a pure function ``init(key, shape, dtype=None, **ctx)``; every
 public constructor below returns one.
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
 from jaxinit import profiles as profiles
 from jaxinit import topology as topology
 from jaxinit._core import Initializer as Initializer
@@ -46,7 +49,10 @@ from jaxinit.variance import variance_scaling as variance_scaling
 from jaxinit.variance import xavier_normal as xavier_normal
 from jaxinit.variance import xavier_uniform as xavier_uniform
 
-__version__ = "0.1.0"
+try:
+    __version__ = _version("jaxinit")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Initializer",

@@ -10,7 +10,7 @@ unit-carrying parts is an error.
 
 from __future__ import annotations
 
-import sys
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
-from jaxinit._core import NONNEGATIVE, REAL, ContextInitializer, Initializer, ParametricInitializer
+from jaxinit._core import NONNEGATIVE, REAL, ContextInitializer, Initializer
 from jaxinit.distributions import affine_form
 
 # --- shared helpers -------------------------------------------------------------
@@ -32,10 +32,16 @@ def _units():
     return units
 
 
-def _common_unit(name: str, values: Sequence[Any], labels: Sequence[str]) -> tuple[list[Any], Any]:
-    if "brainunit" not in sys.modules:
-        return list(values), None
-    return _units().common_unit(name, values, labels)
+def _common_unit(name: str, inits: Sequence[Any], labels: Sequence[str]) -> Any:
+    """The unit of the children's values, checked when the combinator is built.
+
+    Plain functions (not jaxinit initializers) have no known unit and are left out;
+    :func:`jaxinit._core.draw` checks what they return.
+    """
+    known = [(_core.unit_of(i), label) for i, label in zip(inits, labels, strict=True) if isinstance(i, _core.Base)]
+    if not known or all(unit is None for unit, _ in known):
+        return None
+    return _units().common_unit(name, [unit for unit, _ in known], [label for _, label in known])
 
 
 def _in_unit(name: str, param: str, value: Any, unit: Any) -> Any:
@@ -56,12 +62,8 @@ def _fit(name: str, param: str, value: Any, like: jax.Array) -> jax.Array:
     return array.reshape((1,) * extra + array.shape)
 
 
-def _operand(name: str, param: str, value: Any, like: Any) -> Any:
-    """Like :func:`_fit`, keeping the unit of a Quantity ``value``."""
-    base = like.mantissa if _core.is_quantity(like) else like
-    if _core.is_quantity(value):
-        return _core.attach_unit(_fit(name, param, value.mantissa, base), value.unit)
-    return _fit(name, param, value, base)
+def _mantissa(value: Any) -> Any:
+    return value.mantissa if _core.is_quantity(value) else value
 
 
 def _check_initializer(name: str, param: str, init: Any) -> None:
@@ -79,72 +81,87 @@ def _check_initializers(name: str, param: str, inits: Sequence[Any]) -> tuple[In
 
 def _check_number(name: str, param: str, value: Any, rule: _core.Rule = REAL) -> None:
     """Validates a numeric argument, in its own unit when it is a Quantity."""
-    plain = value.mantissa if _core.is_quantity(value) else value
-    _core.validate(name, {param: plain}, {param: rule})
+    _core.validate(name, {param: _mantissa(value)}, {param: rule})
 
 
-def _draw(init: Initializer, key: jax.Array, shape, dtype, ctx) -> Any:
-    return init(key, shape, dtype, **ctx)
+def _check_unit_of(name: str, param: str, value: Any, unit: Any) -> None:
+    """Fails at construction when ``value`` cannot be expressed in ``unit`` (the values' unit)."""
+    if value is not None:
+        _in_unit(name, param, value, unit)
 
 
 # --- mixture ------------------------------------------------------------------------
 
 
-def _component_index(key, probabilities, shape):
-    """Index of the component of each element: one uniform draw against the CDF."""
-    cumulative = jnp.cumsum(probabilities)[:-1]
-    u = jax.random.uniform(key, shape, cumulative.dtype)
+def _thresholds(weights: jax.Array) -> jax.Array:
+    """Cumulative thresholds of the component choice, exact for zero weights.
+
+    Weights are divided by their largest entry before summing, so huge or tiny
+    (subnormal) weights neither overflow nor underflow. The rounded cumulative sum
+    may end just below 1: every threshold from the last positive weight on is +inf,
+    so a zero-weight component is never chosen, and a zero weight in the middle
+    leaves an empty interval because adding 0 repeats the threshold exactly.
+    """
+    w = weights / jnp.max(weights)
+    cumulative = jnp.cumsum(w / jnp.sum(w))[:-1]
+    last_positive = jnp.max(jnp.where(w > 0, jnp.arange(w.shape[0]), 0))
+    return jnp.where(jnp.arange(w.shape[0] - 1) >= last_positive, jnp.inf, cumulative)
+
+
+def _component_index(key, weights, shape):
+    """Index of the component of each element: one uniform draw against the thresholds."""
+    thresholds = _thresholds(weights)
+    u = jax.random.uniform(key, shape, thresholds.dtype)
     index = jnp.zeros(shape, jnp.int32)
-    for i in range(cumulative.shape[0]):
-        index = index + (u >= cumulative[i]).astype(jnp.int32)
+    for i in range(thresholds.shape[0]):
+        index = index + (u >= thresholds[i]).astype(jnp.int32)
     return index
 
 
-def _affine_mixture(components):
-    """``(standard sampler, locs, scales, unit)`` when every component is ``loc + scale·Z``
-    for the same standard Z with scalar parameters; else ``None``."""
+def _affine_mixture(components, unit):
+    """``(standard sampler, locs, scales)`` when every component is ``loc + scale·Z`` for the
+    same standard Z with scalar parameters (locs and scales in ``unit``); else ``None``."""
     forms = [affine_form(c) for c in components]
     if any(f is None for f in forms) or len({f[0] for f in forms}) != 1:
         return None
     if any(np.ndim(f[1]) or np.ndim(f[2]) for f in forms):
         return None
-    units = [c.unit for c in components]
-    if all(unit is None for unit in units):
-        return forms[0][0], [f[1] for f in forms], [f[2] for f in forms], None
-    if any(unit is None for unit in units):
-        return None  # the general path reports the mix of unit-free and unit-carrying parts
-    target = units[0]
-    factors = [_units().to_plain("mixture", f"components[{i}]", 1 * unit, target) for i, unit in enumerate(units)]
+    factors = [1.0 if unit is None or c.unit == unit else _units().conversion_factor(c.unit, unit) for c in components]
     locs = [f[1] * factor for f, factor in zip(forms, factors, strict=True)]
     scales = [f[2] * factor for f, factor in zip(forms, factors, strict=True)]
-    return forms[0][0], locs, scales, target
+    return forms[0][0], locs, scales
 
 
-def _mixture(key, shape, dtype, ctx, *, components, weights):
+def _mixture(key, shape, dtype, ctx, *, components, weights, unit):
     key_index, key_draw = jax.random.split(key)
     k = len(components)
-    weights = jnp.full((k,), 1.0 / k) if weights is None else jnp.asarray(weights)
-    probabilities = weights / jnp.sum(weights)
-    index = _component_index(key_index, probabilities, shape)
-    affine = _affine_mixture(components)
+    if weights is None:
+        weights = np.ones(k)
+    elif isinstance(weights, np.ndarray):
+        weights = weights / weights.max()  # in float64, before a narrower cast can overflow or flush to 0
+    weights = jnp.asarray(weights, jax.dtypes.canonicalize_dtype(float))
+    index = _component_index(key_index, weights, shape)
+    affine = _affine_mixture(components, unit)
     if affine is not None:
         # one standard draw serves every component: cost ~ one draw plus the index
-        standard, locs, scales, unit = affine
+        standard, locs, scales = affine
         out_dtype, sample_dtype = _core.resolve_dtype("mixture", dtype)
         z = standard(key_draw, shape, sample_dtype)
         loc = jnp.take(jnp.stack([jnp.asarray(v, sample_dtype) for v in locs]), index)
         scale = jnp.take(jnp.stack([jnp.asarray(v, sample_dtype) for v in scales]), index)
-        return _core.attach_unit((loc + scale * z).astype(out_dtype), unit)
+        return (loc + scale * z).astype(out_dtype)
     keys = jax.random.split(key_draw, k)
-    draws = [_draw(c, kk, shape, dtype, ctx) for c, kk in zip(components, keys, strict=True)]
-    draws, unit = _common_unit("mixture", draws, [f"components[{i}]" for i in range(k)])
+    draws = [
+        _core.draw("mixture", f"components[{i}]", c, kk, shape, dtype, ctx, unit)
+        for i, (c, kk) in enumerate(zip(components, keys, strict=True))
+    ]
     out = draws[0]
     for i in range(1, k):
         out = jnp.where(index == i, draws[i], out)
-    return _core.attach_unit(out, unit)
+    return out
 
 
-def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None) -> ContextInitializer:
+def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None) -> Initializer:
     """Each element drawn independently from component ``i`` with probability ``weights[i]``.
 
     When all components are of one location-scale family (all ``normal``, all
@@ -152,10 +169,11 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
     standard variate per element and picks the component's location and scale:
     about the cost of one draw, whatever the number of components. Otherwise every
     component is sampled for every element and the chosen values kept (exact, but
-    ``k`` times the cost).
+    ``k`` times the cost). The choice is exact: a component of weight 0 is never
+    drawn.
 
     Args:
-      components: initializers (at least one).
+      components: initializers (at least one); with units, all of one dimension.
       weights: non-negative weights, one per component, normalised to sum to 1;
         ``None`` for equal weights.
 
@@ -164,7 +182,8 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
 
     Raises:
       TypeError: ``components`` is not a non-empty sequence of initializers.
-      ValueError: ``weights`` has the wrong length, a negative entry or a zero sum.
+      ValueError: ``weights`` has the wrong length, a negative entry or a zero sum, or
+        the components' units disagree.
 
     Example:
       >>> import jax
@@ -174,18 +193,9 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
       >>> round(float(x.mean()), 2)  # 0.7·0.3 + 0.3·1.2
       0.57
     """
-    shown = {"components": list(components) if isinstance(components, Sequence) else components}
     components = _check_initializers("mixture", "components", components)
-    with_units = [(i, c) for i, c in enumerate(components) if isinstance(c, ParametricInitializer)]
-    known = [(i, c.unit) for i, c in with_units if c.unit is not None]
-    if known and len(known) < len(with_units):
-        plain = next(i for i, c in with_units if c.unit is None)
-        raise ValueError(
-            f"mixture: components[{plain}] is unit-free but components[{known[0][0]}] is in {known[0][1]}; "
-            "give every component in units"
-        )
-    for i, unit in known[1:]:
-        _units().to_plain("mixture", f"components[{i}]", 1 * unit, known[0][1])
+    labels = [f"components[{i}]" for i in range(len(components))]
+    unit = _common_unit("mixture", components, labels)
     if weights is not None and not _core.is_traced(weights):
         _core.validate("mixture", {"weights": weights}, {"weights": NONNEGATIVE})
         w = np.asarray(weights, np.float64)
@@ -193,10 +203,11 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
             raise ValueError(
                 f"mixture: weights must have one entry per component ({len(components)}), got shape {w.shape}"
             )
-        if w.sum() <= 0:
+        if not w.any():
             raise ValueError(f"mixture: weights must not all be 0, got {w.tolist()}")
-    params = {"components": components, "weights": weights}
-    return ContextInitializer("mixture", _mixture, params, {**shown, "weights": weights})
+        weights = w
+    params = {"components": components, "weights": weights, "unit": unit}
+    return ContextInitializer("mixture", _mixture, params, ("components", "weights"), static=("unit",), unit=unit)
 
 
 # --- where --------------------------------------------------------------------------
@@ -209,7 +220,7 @@ def _is_bool_array(value: Any) -> bool:
     return dtype is not None and np.dtype(dtype) == np.bool_
 
 
-def _where(key, shape, dtype, ctx, *, condition, if_true, if_false):
+def _where(key, shape, dtype, ctx, *, condition, if_true, if_false, unit):
     mask = condition(shape, **ctx) if callable(condition) else condition
     if not _is_bool_array(mask):
         raise TypeError(
@@ -217,16 +228,15 @@ def _where(key, shape, dtype, ctx, *, condition, if_true, if_false):
             f"with dtype {getattr(mask, 'dtype', None)}"
         )
     key_true, key_false = jax.random.split(key)
-    a = _draw(if_true, key_true, shape, dtype, ctx)
-    b = _draw(if_false, key_false, shape, dtype, ctx)
-    (a, b), unit = _common_unit("where", [a, b], ["if_true", "if_false"])
+    a = _core.draw("where", "if_true", if_true, key_true, shape, dtype, ctx, unit)
+    b = _core.draw("where", "if_false", if_false, key_false, shape, dtype, ctx, unit)
     mask = _fit("where", "condition", mask, jnp.zeros(shape, bool))
-    return _core.attach_unit(jnp.where(mask, a, b), unit)
+    return jnp.where(mask, a, b)
 
 
 def where(
     condition: ArrayLike | Callable[..., jax.Array], if_true: Initializer, if_false: Initializer
-) -> ContextInitializer:
+) -> Initializer:
     """Elementwise choice between two initializers.
 
     Both children are sampled over the whole shape (each with its own key) and the
@@ -263,18 +273,22 @@ def where(
         )
     _check_initializer("where", "if_true", if_true)
     _check_initializer("where", "if_false", if_false)
-    return ContextInitializer("where", _where, {"condition": condition, "if_true": if_true, "if_false": if_false})
+    unit = _common_unit("where", [if_true, if_false], ["if_true", "if_false"])
+    params = {"condition": condition, "if_true": if_true, "if_false": if_false, "unit": unit}
+    return ContextInitializer(
+        "where", _where, params, ("condition", "if_true", "if_false"), static=("unit",), unit=unit
+    )
 
 
 # --- elementwise arithmetic ------------------------------------------------------------
 
 
 def _scale(key, shape, dtype, ctx, *, init, factor):
-    x = _draw(init, key, shape, dtype, ctx)
-    return x * _operand("scale", "factor", factor, x)
+    x = _core.draw("scale", "init", init, key, shape, dtype, ctx)
+    return x * _fit("scale", "factor", _mantissa(factor), x)
 
 
-def scale(init: Initializer, factor: ArrayLike) -> ContextInitializer:
+def scale(init: Initializer, factor: ArrayLike) -> Initializer:
     """``factor * init(...)``.
 
     Args:
@@ -294,17 +308,17 @@ def scale(init: Initializer, factor: ArrayLike) -> ContextInitializer:
     """
     _check_initializer("scale", "init", init)
     _check_number("scale", "factor", factor)
-    return ContextInitializer("scale", _scale, {"init": init, "factor": factor})
+    factor_unit = factor.unit if _core.is_quantity(factor) else None
+    unit = _units().product(_core.unit_of(init), factor_unit) if factor_unit is not None else _core.unit_of(init)
+    return ContextInitializer("scale", _scale, {"init": init, "factor": factor}, unit=unit)
 
 
 def _shift(key, shape, dtype, ctx, *, init, offset):
-    x = _draw(init, key, shape, dtype, ctx)
-    (plain,), unit = _common_unit("shift", [x], ["init"])
-    offset = _in_unit("shift", "offset", offset, unit)
-    return _core.attach_unit(plain + _fit("shift", "offset", offset, plain), unit)
+    x = _core.draw("shift", "init", init, key, shape, dtype, ctx)
+    return x + _fit("shift", "offset", _in_unit("shift", "offset", offset, _core.unit_of(init)), x)
 
 
-def shift(init: Initializer, offset: ArrayLike) -> ContextInitializer:
+def shift(init: Initializer, offset: ArrayLike) -> Initializer:
     """``init(...) + offset``, e.g. a minimum synaptic delay.
 
     Args:
@@ -324,29 +338,19 @@ def shift(init: Initializer, offset: ArrayLike) -> ContextInitializer:
     """
     _check_initializer("shift", "init", init)
     _check_number("shift", "offset", offset)
-    _check_unit_of("shift", "offset", offset, init)
-    return ContextInitializer("shift", _shift, {"init": init, "offset": offset})
-
-
-def _check_unit_of(name: str, param: str, value: Any, init: Any) -> None:
-    """Fails at construction when ``init``'s unit is known and ``value`` cannot match it."""
-    if value is None or not isinstance(init, ParametricInitializer):
-        return
-    if init.unit is None and _core.is_quantity(value):
-        raise ValueError(f"{name}: {param} is in {value.unit} but {init!r} is unit-free")
-    if init.unit is not None:
-        _units().to_plain(name, param, value, init.unit)
+    _check_unit_of("shift", "offset", offset, _core.unit_of(init))
+    return ContextInitializer("shift", _shift, {"init": init, "offset": offset}, unit=_core.unit_of(init))
 
 
 def _clip(key, shape, dtype, ctx, *, init, low, high):
-    x = _draw(init, key, shape, dtype, ctx)
-    (plain,), unit = _common_unit("clip", [x], ["init"])
-    low = None if low is None else _fit("clip", "low", _in_unit("clip", "low", low, unit), plain)
-    high = None if high is None else _fit("clip", "high", _in_unit("clip", "high", high, unit), plain)
-    return _core.attach_unit(jnp.clip(plain, low, high), unit)
+    x = _core.draw("clip", "init", init, key, shape, dtype, ctx)
+    unit = _core.unit_of(init)
+    low = None if low is None else _fit("clip", "low", _in_unit("clip", "low", low, unit), x)
+    high = None if high is None else _fit("clip", "high", _in_unit("clip", "high", high, unit), x)
+    return jnp.clip(x, low, high)
 
 
-def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None = None) -> ContextInitializer:
+def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None = None) -> Initializer:
     """Clamps ``init``'s values to ``[low, high]``.
 
     Unlike :func:`jaxinit.truncated_normal` this changes the distribution: the mass
@@ -376,18 +380,19 @@ def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None
     for param, value in (("low", low), ("high", high)):
         if value is not None:
             _check_number("clip", param, value)
-            _check_unit_of("clip", param, value, init)
+            _check_unit_of("clip", param, value, _core.unit_of(init))
     if low is not None and high is not None:
-        (lo, hi), _ = _common_unit("clip", [low, high], ["low", "high"])
+        unit = _core.unit_of(init)
+        lo, hi = _in_unit("clip", "low", low, unit), _in_unit("clip", "high", high, unit)
         _core.validate("clip", {"low": lo, "high": hi}, {}, ordered=("low", "high"))
-    return ContextInitializer("clip", _clip, {"init": init, "low": low, "high": high})
+    return ContextInitializer("clip", _clip, {"init": init, "low": low, "high": high}, unit=_core.unit_of(init))
 
 
 def _transform(key, shape, dtype, ctx, *, init, fn):
-    return fn(_draw(init, key, shape, dtype, ctx))
+    return fn(_core.draw("transform", "init", init, key, shape, dtype, ctx))
 
 
-def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> ContextInitializer:
+def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> Initializer:
     """``fn(init(...))`` for an elementwise ``fn``, e.g. ``jnp.abs``.
 
     Args:
@@ -408,20 +413,22 @@ def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> Contex
     _check_initializer("transform", "init", init)
     if not callable(fn):
         raise TypeError(f"transform: fn must be a callable applied elementwise, got {fn!r}")
-    return ContextInitializer("transform", _transform, {"init": init, "fn": fn})
+    return ContextInitializer("transform", _transform, {"init": init, "fn": fn}, unit=_core.unit_of(init))
 
 
-def _add(key, shape, dtype, ctx, *, inits):
+def _add(key, shape, dtype, ctx, *, inits, unit):
     keys = jax.random.split(key, len(inits))
-    draws = [_draw(init, k, shape, dtype, ctx) for init, k in zip(inits, keys, strict=True)]
-    draws, unit = _common_unit("add", draws, [f"inits[{i}]" for i in range(len(inits))])
+    draws = [
+        _core.draw("add", f"inits[{i}]", init, k, shape, dtype, ctx, unit)
+        for i, (init, k) in enumerate(zip(inits, keys, strict=True))
+    ]
     total = draws[0]
     for x in draws[1:]:
         total = total + x
-    return _core.attach_unit(total, unit)
+    return total
 
 
-def add(*inits: Initializer) -> ContextInitializer:
+def add(*inits: Initializer) -> Initializer:
     """Elementwise sum of independent draws, one key per initializer.
 
     Args:
@@ -438,18 +445,19 @@ def add(*inits: Initializer) -> ContextInitializer:
       1.41
     """
     inits = _check_initializers("add", "inits", inits)
-    return ContextInitializer("add", _add, {"inits": inits})
+    unit = _common_unit("add", inits, [f"inits[{i}]" for i in range(len(inits))])
+    return ContextInitializer("add", _add, {"inits": inits, "unit": unit}, ("inits",), static=("unit",), unit=unit)
 
 
 def _multiply(key, shape, dtype, ctx, *, inits):
     keys = jax.random.split(key, len(inits))
-    product = _draw(inits[0], keys[0], shape, dtype, ctx)
-    for init, k in zip(inits[1:], keys[1:], strict=True):
-        product = product * _draw(init, k, shape, dtype, ctx)
+    product = _core.draw("multiply", "inits[0]", inits[0], keys[0], shape, dtype, ctx)
+    for i, (init, k) in enumerate(zip(inits[1:], keys[1:], strict=True), start=1):
+        product = product * _core.draw("multiply", f"inits[{i}]", init, k, shape, dtype, ctx)
     return product
 
 
-def multiply(*inits: Initializer) -> ContextInitializer:
+def multiply(*inits: Initializer) -> Initializer:
     """Elementwise product of independent draws, e.g. a sparse mask times weights.
 
     Args:
@@ -467,7 +475,10 @@ def multiply(*inits: Initializer) -> ContextInitializer:
       (0.1, 0.1)
     """
     inits = _check_initializers("multiply", "inits", inits)
-    return ContextInitializer("multiply", _multiply, {"inits": inits})
+    unit = None
+    for init in inits:
+        unit = _units().product(unit, _core.unit_of(init)) if _core.unit_of(init) is not None else unit
+    return ContextInitializer("multiply", _multiply, {"inits": inits}, unit=unit)
 
 
 # --- distance and blocks --------------------------------------------------------------
@@ -481,19 +492,17 @@ _DISTANCES_HELP = (
 def _modulate_by_distance(key, shape, dtype, ctx, *, base, profile, min_weight):
     if "distances" not in ctx:
         raise ValueError(_DISTANCES_HELP)
-    w = _draw(base, key, shape, dtype, ctx)
-    (plain,), unit = _common_unit("modulate_by_distance", [w], ["base"])
-    factor = _fit("modulate_by_distance", "profile(distances)", profile(ctx["distances"]), plain)
-    plain = plain * factor
+    w = _core.draw("modulate_by_distance", "base", base, key, shape, dtype, ctx)
+    w = w * _fit("modulate_by_distance", "profile(distances)", profile(ctx["distances"]), w)
     if min_weight is not None:
-        floor = _in_unit("modulate_by_distance", "min_weight", min_weight, unit)
-        plain = jnp.maximum(plain, _fit("modulate_by_distance", "min_weight", floor, plain))
-    return _core.attach_unit(plain, unit)
+        floor = _in_unit("modulate_by_distance", "min_weight", min_weight, _core.unit_of(base))
+        w = jnp.maximum(w, _fit("modulate_by_distance", "min_weight", floor, w))
+    return w
 
 
 def modulate_by_distance(
     base: Initializer, profile: Callable[[jax.Array], jax.Array], min_weight: ArrayLike | None = None
-) -> ContextInitializer:
+) -> Initializer:
     """``base(...) * profile(distances)``, floored at ``min_weight``.
 
     The distances come from the context: ``init(key, shape, distances=d)``.
@@ -523,10 +532,9 @@ def modulate_by_distance(
         raise TypeError(f"modulate_by_distance: profile must be a function of the distances, got {profile!r}")
     if min_weight is not None:
         _check_number("modulate_by_distance", "min_weight", min_weight)
-        _check_unit_of("modulate_by_distance", "min_weight", min_weight, base)
-    return ContextInitializer(
-        "modulate_by_distance", _modulate_by_distance, {"base": base, "profile": profile, "min_weight": min_weight}
-    )
+        _check_unit_of("modulate_by_distance", "min_weight", min_weight, _core.unit_of(base))
+    params = {"base": base, "profile": profile, "min_weight": min_weight}
+    return ContextInitializer("modulate_by_distance", _modulate_by_distance, params, unit=_core.unit_of(base))
 
 
 def _slice_context(value: Any, rows: slice, cols: slice, full: tuple[int, int], name: str) -> Any:
@@ -542,43 +550,39 @@ def _slice_context(value: Any, rows: slice, cols: slice, full: tuple[int, int], 
     return value[rows if value.shape[0] != 1 else slice(None), cols if value.shape[1] != 1 else slice(None)]
 
 
-def _blocks(key, shape, dtype, ctx, *, pre_sizes, post_sizes, table):
+def _blocks(key, shape, dtype, ctx, *, pre_sizes, post_sizes, table, unit):
     full = (sum(pre_sizes), sum(post_sizes))
     if shape != full:
         raise ValueError(f"blocks: shape must be (sum(pre_sizes), sum(post_sizes)) = {full}, got {shape}")
     keys = jax.random.split(key, len(pre_sizes) * len(post_sizes))
     row_starts = np.cumsum([0, *pre_sizes])
     col_starts = np.cumsum([0, *post_sizes])
-    parts, labels = [], []
+    parts = {}
     for i, row in enumerate(table):
         rows = slice(int(row_starts[i]), int(row_starts[i + 1]))
         for j, init in enumerate(row):
-            cols = slice(int(col_starts[j]), int(col_starts[j + 1]))
-            labels.append(f"table[{i}][{j}]")
-            if init is None:
-                parts.append(None)
-                continue
-            block_ctx = {name: _slice_context(v, rows, cols, full, name) for name, v in ctx.items()}
-            parts.append(_draw(init, keys[i * len(post_sizes) + j], (pre_sizes[i], post_sizes[j]), dtype, block_ctx))
-    parts, unit = _common_unit("blocks", parts, labels)
-    given = next((p for p in parts if p is not None), None)
-    zeros_dtype = given.dtype if given is not None else _core.resolve_dtype("blocks", dtype, any_dtype=True)[0]
+            if init is not None:
+                cols = slice(int(col_starts[j]), int(col_starts[j + 1]))
+                block_ctx = {name: _slice_context(v, rows, cols, full, name) for name, v in ctx.items()}
+                block_key = keys[i * len(post_sizes) + j]
+                block_shape = (pre_sizes[i], post_sizes[j])
+                parts[i, j] = _core.draw(
+                    "blocks", f"table[{i}][{j}]", init, block_key, block_shape, dtype, block_ctx, unit
+                )
+    zeros_dtype = (
+        next(iter(parts.values())).dtype if parts else _core.resolve_dtype("blocks", dtype, _core.ANY_DTYPE)[0]
+    )
     grid = [
-        [
-            jnp.zeros((pre_sizes[i], post_sizes[j]), zeros_dtype)
-            if parts[i * len(post_sizes) + j] is None
-            else parts[i * len(post_sizes) + j]
-            for j in range(len(post_sizes))
-        ]
+        [parts.get((i, j), jnp.zeros((pre_sizes[i], post_sizes[j]), zeros_dtype)) for j in range(len(post_sizes))]
         for i in range(len(pre_sizes))
     ]
-    return _core.attach_unit(jnp.block(grid), unit)
+    return jnp.block(grid)
 
 
 def _check_sizes(param: str, sizes: Any) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(s) for s in sizes)
-    except (TypeError, ValueError):
+        sizes = tuple(operator.index(s) for s in sizes)
+    except TypeError:
         raise TypeError(f"blocks: {param} must be a sequence of ints, got {sizes!r}") from None
     if not sizes or any(s < 0 for s in sizes):
         raise ValueError(f"blocks: {param} must be a non-empty sequence of sizes >= 0, got {sizes}")
@@ -587,7 +591,7 @@ def _check_sizes(param: str, sizes: Any) -> tuple[int, ...]:
 
 def blocks(
     pre_sizes: Sequence[int], post_sizes: Sequence[int], table: Sequence[Sequence[Initializer | None]]
-) -> ContextInitializer:
+) -> Initializer:
     """A 2-D matrix assembled from one initializer per (pre population, post population).
 
     Called with shape ``(sum(pre_sizes), sum(post_sizes))``; block ``(i, j)`` is
@@ -632,6 +636,15 @@ def blocks(
             if init is not None:
                 _check_initializer("blocks", f"table[{i}][{j}]", init)
         rows.append(tuple(row))
+    table = tuple(rows)
+    labels = [f"table[{i}][{j}]" for i, row in enumerate(table) for j in range(len(row))]
+    unit = _common_unit("blocks", [init for row in table for init in row], labels)
+    params = {"pre_sizes": pre_sizes, "post_sizes": post_sizes, "table": table, "unit": unit}
     return ContextInitializer(
-        "blocks", _blocks, {"pre_sizes": pre_sizes, "post_sizes": post_sizes, "table": tuple(rows)}
+        "blocks",
+        _blocks,
+        params,
+        ("pre_sizes", "post_sizes", "table"),
+        static=("pre_sizes", "post_sizes", "unit"),
+        unit=unit,
     )

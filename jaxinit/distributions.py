@@ -18,7 +18,18 @@ from jax.scipy.special import log_ndtr, ndtri
 from jax.typing import ArrayLike
 
 from jaxinit import _core
-from jaxinit._core import BOUND, NONNEGATIVE, POSITIVE, PROBABILITY, REAL, ParametricInitializer
+from jaxinit._core import (
+    ANY_DTYPE,
+    FLOAT_OR_COMPLEX,
+    LOWER_BOUND,
+    NONNEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    REAL,
+    UPPER_BOUND,
+    Initializer,
+    ParametricInitializer,
+)
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -27,8 +38,10 @@ def _constant(key, shape, dtype, *, value):
     return jnp.broadcast_to(value, shape)
 
 
-def constant(value: ArrayLike) -> ParametricInitializer:
+def constant(value: ArrayLike) -> Initializer:
     """Fills the array with ``value``.
+
+    Any output dtype works, integers and bool included (as ``jax.nn.initializers.constant``).
 
     Args:
       value: a number, an array broadcastable to the requested shape, or a Quantity.
@@ -43,7 +56,9 @@ def constant(value: ArrayLike) -> ParametricInitializer:
       Array([[0.5, 0.5, 0.5],
              [0.5, 0.5, 0.5]], dtype=float32)
     """
-    return _core.build("constant", _constant, {"value": value}, rules={"value": REAL}, dimensional=("value",))
+    return _core.build(
+        "constant", _constant, {"value": value}, rules={"value": REAL}, dimensional=("value",), kinds=ANY_DTYPE
+    )
 
 
 zeros = constant(0.0)
@@ -54,11 +69,25 @@ ones = constant(1.0)
 
 
 def _uniform(key, shape, dtype, *, low, high):
-    return jax.random.uniform(key, shape, dtype, low, high)
+    u = jax.random.uniform(key, shape, dtype)
+    width = high - low
+    # the lerp form cannot overflow when high - low does (uniform(-3e38, 3e38) in float32)
+    return jnp.where(jnp.isfinite(width), jnp.maximum(low, u * width + low), low * (1 - u) + high * u)
 
 
-def uniform(low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitializer:
+def _half_open(*, low, high):
+    return low, high, True
+
+
+def _closed(*, low, high, **_):
+    return low, high, False
+
+
+def uniform(low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> Initializer:
     """Uniform on ``[low, high)``.
+
+    ``high`` is never returned, in any dtype: values that float rounding (or the
+    cast to bf16/f16) would put on it are moved to the largest value below it.
 
     Args:
       low: lower bound (inclusive); a number, array or Quantity.
@@ -83,6 +112,7 @@ def uniform(low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitialize
         rules={"low": REAL, "high": REAL},
         dimensional=("low", "high"),
         ordered=("low", "high"),
+        support=_half_open,
     )
 
 
@@ -90,8 +120,11 @@ def _normal(key, shape, dtype, *, mean, std):
     return mean + std * jax.random.normal(key, shape, dtype)
 
 
-def normal(mean: ArrayLike = 0.0, std: ArrayLike = 1.0) -> ParametricInitializer:
+def normal(mean: ArrayLike = 0.0, std: ArrayLike = 1.0) -> Initializer:
     """Normal ``N(mean, std²)``.
+
+    With a complex dtype the values are ``mean + std·Z``, ``Z`` a standard complex
+    normal (real and imaginary parts each of variance 1/2), as in ``jax.nn.initializers``.
 
     Args:
       mean: the mean; a number, array or Quantity.
@@ -115,6 +148,7 @@ def normal(mean: ArrayLike = 0.0, std: ArrayLike = 1.0) -> ParametricInitializer
         {"mean": mean, "std": std},
         rules={"mean": REAL, "std": NONNEGATIVE},
         dimensional=("mean", "std"),
+        kinds=FLOAT_OR_COMPLEX,
     )
 
 
@@ -149,6 +183,8 @@ def _inverse_log_ndtr(log_p):
 
 def _truncated_normal(key, shape, dtype, *, mean, std, low, high):
     inf = jnp.asarray(jnp.inf, dtype)
+    degenerate = std == 0
+    std = jnp.where(degenerate, jnp.ones_like(std), std)
     a = -inf if low is None else (low - mean) / std
     b = inf if high is None else (high - mean) / std
     # Sample the mirror image when the interval leans right, so that the far end of
@@ -168,13 +204,17 @@ def _truncated_normal(key, shape, dtype, *, mean, std, low, high):
         return jnp.where(p < p_min, _inverse_log_ndtr(jnp.minimum(log_p, math.log(p_min))), ndtri(p))
 
     x = lax.cond(jnp.any(p < p_min), deep_tail, lambda: ndtri(p))
+    # Past ~1e19 σ even log Φ overflows (NaN above); the law there is a point mass
+    # at the bound nearest the mean, which is hi in the mirrored frame.
+    x = jnp.where(jnp.isnan(x), hi, x)
     z = jnp.where(flip, -jnp.clip(x, lo, hi), jnp.clip(x, lo, hi))
-    return mean + std * z
+    # std = 0: the limit of the law, the mean clamped into the bounds
+    return jnp.where(degenerate, jnp.clip(mean, low, high), mean + std * z)
 
 
 def truncated_normal(
     mean: ArrayLike = 0.0, std: ArrayLike = 1.0, low: ArrayLike | None = None, high: ArrayLike | None = None
-) -> ParametricInitializer:
+) -> Initializer:
     """Normal ``N(mean, std²)`` conditioned on ``low <= x <= high`` (absolute bounds).
 
     A true truncated normal, not clipping: no mass piles up at the bounds. It is
@@ -185,7 +225,8 @@ def truncated_normal(
 
     Args:
       mean: mean of the normal before truncation; a number, array or Quantity.
-      std: its standard deviation, ``> 0``.
+      std: its standard deviation, ``>= 0``; 0 gives the limit of the law, the mean
+        clamped into the bounds (as scipy and braintools do).
       low: lower bound, or ``None`` (or ``-inf``) for no lower bound.
       high: upper bound, or ``None`` (or ``inf``) for no upper bound; must exceed
         ``low`` when both are given.
@@ -194,7 +235,8 @@ def truncated_normal(
       An initializer ``init(key, shape, dtype=None, **ctx)``.
 
     Raises:
-      ValueError: ``std <= 0``, ``low >= high``, or a parameter is NaN.
+      ValueError: ``std < 0``, ``low >= high``, ``low = +inf``, ``high = -inf``, or a
+        parameter is NaN.
 
     Example:
       >>> import jax
@@ -206,9 +248,10 @@ def truncated_normal(
         "truncated_normal",
         _truncated_normal,
         {"mean": mean, "std": std, "low": low, "high": high},
-        rules={"mean": REAL, "std": POSITIVE, "low": BOUND, "high": BOUND},
+        rules={"mean": REAL, "std": NONNEGATIVE, "low": LOWER_BOUND, "high": UPPER_BOUND},
         dimensional=("mean", "std", "low", "high"),
         ordered=("low", "high"),
+        support=_closed,
     )
 
 
@@ -218,7 +261,7 @@ def _lognormal(key, shape, dtype, *, mean, std):
     return jnp.exp(mu + jnp.sqrt(sigma2) * jax.random.normal(key, shape, dtype))
 
 
-def lognormal(mean: ArrayLike, std: ArrayLike) -> ParametricInitializer:
+def lognormal(mean: ArrayLike, std: ArrayLike) -> Initializer:
     """Log-normal with the given mean and standard deviation of the result.
 
     ``mean`` and ``std`` describe the values themselves (linear space), the way a
@@ -248,6 +291,9 @@ def lognormal(mean: ArrayLike, std: ArrayLike) -> ParametricInitializer:
         rules={"mean": POSITIVE, "std": NONNEGATIVE},
         dimensional=("mean", "std"),
     )
+
+
+_MAX_ROUNDS = 64
 
 
 def _marsaglia_tsang(key, d, c):
@@ -293,15 +339,29 @@ def _redraw_rejected(key, d, c, log_g, accepted):
             take = ok & ~done
             return jnp.where(take, log_new, log_buf), done | take, key
 
-        log_buf, _, _ = lax.while_loop(
-            lambda buffer: ~jnp.all(buffer[1]), propose, (jnp.zeros_like(d_buf), index >= n, key_buffer)
+        def buffer_open(buffer):
+            return ~jnp.all(buffer[1]) & (buffer[3] < _MAX_ROUNDS)
+
+        def propose_counted(buffer):
+            return (*propose(buffer[:3]), buffer[3] + 1)
+
+        log_buf, done, _, _ = lax.while_loop(
+            buffer_open, propose_counted, (jnp.full_like(d_buf, jnp.nan), index >= n, key_buffer, 0)
         )
         log_g = log_g.at[index].set(log_buf, mode="drop")
         accepted = accepted.at[index].set(True, mode="drop")
         return log_g, accepted, key
 
-    log_g, _, _ = lax.while_loop(lambda state: ~jnp.all(state[1]), redraw_buffer, (log_g, accepted, key))
-    return log_g
+    def counted(state):
+        return (*redraw_buffer(state[:3]), state[3] + 1)
+
+    # Bounded: with valid parameters each proposal is accepted with probability >= 0.95,
+    # so _MAX_ROUNDS rounds are never all needed (0.05**64 per element); an element still
+    # open at the bound stays NaN rather than hanging the program.
+    log_g, accepted, _, _ = lax.while_loop(
+        lambda state: ~jnp.all(state[1]) & (state[3] < _MAX_ROUNDS), counted, (log_g, accepted, key, 0)
+    )
+    return jnp.where(accepted, log_g, jnp.nan)
 
 
 def _log_standard_gamma(key, alpha, shape, dtype):
@@ -314,6 +374,9 @@ def _log_standard_gamma(key, alpha, shape, dtype):
     an order of magnitude slower on CPU.
     """
     alpha = jnp.broadcast_to(alpha, shape).reshape(-1)
+    # an invalid traced concentration would loop forever: it is sampled as 1, and the
+    # caller masks its result with NaN (see _invalid)
+    alpha = jnp.where(_invalid(alpha), jnp.ones_like(alpha), alpha)
     boost = alpha < 1
     d = jnp.where(boost, alpha + 1, alpha) - jnp.asarray(1 / 3, dtype)
     c = lax.rsqrt(9 * d)
@@ -329,11 +392,21 @@ def _log_standard_gamma(key, alpha, shape, dtype):
     return log_g.reshape(shape)
 
 
+def _invalid(concentration):
+    """Where a traced concentration is <= 0, NaN or inf: the result there is NaN.
+
+    Masked on the final values, not on log values: XLA's CPU compiler was seen to
+    fold ``exp(where(bad, nan, x))`` after the rejection loop into wrong numbers.
+    """
+    return ~((concentration > 0) & jnp.isfinite(concentration))
+
+
 def _gamma(key, shape, dtype, *, concentration, scale):
-    return scale * jnp.exp(_log_standard_gamma(key, concentration, shape, dtype))
+    out = scale * jnp.exp(_log_standard_gamma(key, concentration, shape, dtype))
+    return jnp.where(_invalid(concentration), jnp.nan, out)
 
 
-def gamma(concentration: ArrayLike, scale: ArrayLike = 1.0) -> ParametricInitializer:
+def gamma(concentration: ArrayLike, scale: ArrayLike = 1.0) -> Initializer:
     """Gamma with shape ``concentration`` and ``scale`` (mean ``concentration·scale``).
 
     Args:
@@ -365,7 +438,7 @@ def _exponential(key, shape, dtype, *, scale):
     return scale * jax.random.exponential(key, shape, dtype)
 
 
-def exponential(scale: ArrayLike = 1.0) -> ParametricInitializer:
+def exponential(scale: ArrayLike = 1.0) -> Initializer:
     """Exponential with mean ``scale``.
 
     Args:
@@ -392,7 +465,7 @@ def _weibull(key, shape, dtype, *, concentration, scale):
     return jax.random.weibull_min(key, scale, concentration, shape, dtype)
 
 
-def weibull(concentration: ArrayLike, scale: ArrayLike = 1.0) -> ParametricInitializer:
+def weibull(concentration: ArrayLike, scale: ArrayLike = 1.0) -> Initializer:
     """Weibull: ``scale·(−ln U)^(1/concentration)`` with ``U`` uniform on (0, 1).
 
     Args:
@@ -425,10 +498,11 @@ def _beta(key, shape, dtype, *, alpha, beta, low, high):
     log_a = _log_standard_gamma(key_a, alpha, shape, dtype)
     log_b = _log_standard_gamma(key_b, beta, shape, dtype)
     # X/(X+Y) in log space: stays finite when both gamma variates underflow
-    return low + (high - low) * jnp.exp(log_a - jnp.logaddexp(log_a, log_b))
+    out = low + (high - low) * jnp.exp(log_a - jnp.logaddexp(log_a, log_b))
+    return jnp.where(_invalid(alpha) | _invalid(beta), jnp.nan, out)
 
 
-def beta(alpha: ArrayLike, beta: ArrayLike, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> ParametricInitializer:
+def beta(alpha: ArrayLike, beta: ArrayLike, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> Initializer:
     """Beta(alpha, beta) rescaled from [0, 1] to ``[low, high]``.
 
     Args:
@@ -457,14 +531,35 @@ def beta(alpha: ArrayLike, beta: ArrayLike, low: ArrayLike = 0.0, high: ArrayLik
         rules={"alpha": POSITIVE, "beta": POSITIVE, "low": REAL, "high": REAL},
         dimensional=("low", "high"),
         ordered=("low", "high"),
+        support=_closed,
     )
 
 
 def _bernoulli(key, shape, dtype, *, p):
-    return jax.random.bernoulli(key, p, shape)
+    """``U < p`` with ``U`` a 64-bit uniform, exact for every ``p`` down to 2⁻⁶⁴.
+
+    ``p·2³²`` is exact in floating point (a power-of-two scaling); a first 32-bit word
+    below its integer part gives 1, above it 0, and only on a tie (probability 2⁻³²)
+    does a second word decide against the fraction. A float32 uniform would round
+    every ``p`` below 2⁻²³ up or down to a multiple of it.
+    """
+    key_first, key_second = jax.random.split(key)
+    scaled = p * jnp.asarray(2.0**32, dtype)
+    whole = jnp.floor(scaled)
+    first_threshold = jnp.where(p < 1, whole, 0).astype(jnp.uint32)
+    second_threshold = jnp.where(p < 1, jnp.floor((scaled - whole) * 2.0**32), 0).astype(jnp.uint32)
+    first = jax.random.bits(key_first, shape, jnp.uint32)
+    tie = first == first_threshold
+
+    def with_second_word():
+        second = jax.random.bits(key_second, shape, jnp.uint32)
+        return (first < first_threshold) | (tie & (second < second_threshold))
+
+    below = lax.cond(jnp.any(tie & (p < 1)), with_second_word, lambda: first < first_threshold)
+    return below | (p >= 1)
 
 
-def bernoulli(p: ArrayLike) -> ParametricInitializer:
+def bernoulli(p: ArrayLike) -> Initializer:
     """A random mask: 1 with probability ``p``, else 0.
 
     Unlike the other distributions it accepts any output dtype, ``bool`` and
@@ -485,7 +580,7 @@ def bernoulli(p: ArrayLike) -> ParametricInitializer:
       >>> mask.dtype, round(float(mask.mean()), 2)
       (dtype('bool'), 0.1)
     """
-    return _core.build("bernoulli", _bernoulli, {"p": p}, rules={"p": PROBABILITY}, any_dtype=True)
+    return _core.build("bernoulli", _bernoulli, {"p": p}, rules={"p": PROBABILITY}, kinds=ANY_DTYPE)
 
 
 def _standard_normal(key, shape, dtype):

@@ -16,9 +16,24 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
+
+__all__ = [
+    "Profile",
+    "bimodal",
+    "dog",
+    "exponential",
+    "gaussian",
+    "linear",
+    "mexican_hat",
+    "pairwise_distances",
+    "power_law",
+    "sigmoid",
+    "step",
+]
 from jaxinit._core import NONNEGATIVE, POSITIVE, REAL, Rule
 
 
@@ -26,18 +41,19 @@ class Profile(_core.Described):
     """A distance profile built from a formula and named parameters.
 
     ``formula(d, **params)`` receives plain distances and parameters in one length
-    unit. Like initializers, profiles are picklable and have a readable ``repr``.
+    unit. Like initializers, profiles are picklable, have a readable ``repr`` and are
+    pytrees compared by value: ``gaussian(100.0) == gaussian(100.0)``, and
+    ``jax.vmap`` maps over a profile built from an array of ``sigma``.
     """
 
-    __slots__ = ("formula", "params", "unit")
+    __slots__ = ("formula", "dimensional")
     repr_prefix = "profiles."
+    fields = ("formula", "dimensional")
 
-    def __init__(self, name, formula, params, shown, unit):
-        self.name = name
+    def __init__(self, name, formula, params, shown, unit, dimensional):
+        self._init(name, params, shown, (), unit)
         self.formula = formula
-        self.params = params
-        self.shown = shown
-        self.unit = unit
+        self.dimensional = dimensional if unit is not None else ()
 
     def __call__(self, distances: ArrayLike) -> jax.Array:
         if self.unit is not None:
@@ -69,7 +85,7 @@ def _build(
     rules: Mapping[str, Rule],
     lengths: tuple[str, ...],
     inverse_length: tuple[str, ...] = (),
-    shown: Mapping[str, Any] | None = None,
+    shown: tuple[str, ...] | None = None,
 ) -> Profile:
     """Converts length parameters to one unit, validates, returns the profile."""
     unit = None
@@ -80,7 +96,8 @@ def _build(
         plain, unit = units.split_units(name, params, lengths, inverse=inverse_length)
     optional = {**rules, "max_distance": _core.OPTIONAL_POSITIVE}
     _core.validate(name, plain, optional, units={p: unit for p in lengths} if unit is not None else None)
-    return Profile(name, formula, plain, dict(params if shown is None else shown), unit)
+    plain = {p: np.asarray(v) if isinstance(v, list) else v for p, v in plain.items()}
+    return Profile(name, formula, plain, shown, unit, lengths)
 
 
 def _gaussian(d, *, sigma):
@@ -269,7 +286,7 @@ def linear(max_distance: ArrayLike) -> Profile:
         {"extent": max_distance, "max_distance": max_distance},
         {"extent": POSITIVE},
         ("extent", "max_distance"),
-        shown={"max_distance": max_distance},
+        shown=("max_distance",),
     )
 
 
@@ -339,8 +356,8 @@ def _bimodal(d, *, sigma1, sigma2, center1, center2, amplitude1, amplitude2):
 def bimodal(
     sigma1: ArrayLike,
     sigma2: ArrayLike,
-    center1: ArrayLike = 0.0,
-    center2: ArrayLike = 0.0,
+    center1: ArrayLike | None = None,
+    center2: ArrayLike | None = None,
     amplitude1: ArrayLike = 1.0,
     amplitude2: ArrayLike = 1.0,
     max_distance: ArrayLike | None = None,
@@ -350,8 +367,8 @@ def bimodal(
     Args:
       sigma1: width of the first bump, ``> 0``.
       sigma2: width of the second bump, ``> 0``.
-      center1: distance of the first bump's peak.
-      center2: distance of the second bump's peak.
+      center1: distance of the first bump's peak (``None``: 0, in the widths' unit).
+      center2: distance of the second bump's peak (``None``: 0, in the widths' unit).
       amplitude1: ``A₁`` (dimensionless).
       amplitude2: ``A₂`` (dimensionless).
       max_distance: the factor is 0 beyond this distance.
@@ -365,6 +382,9 @@ def bimodal(
       >>> np.asarray(local_and_patchy(jnp.array([0.0, 300.0]))).round(3)
       array([0.897, 0.301], dtype=float32)
     """
+    zero = 0.0 * sigma1.unit if _core.is_quantity(sigma1) else 0.0
+    center1 = zero if center1 is None else center1
+    center2 = zero if center2 is None else center2
     return _build(
         "bimodal",
         _bimodal,
@@ -398,13 +418,16 @@ def _minimum_image(diff: jax.Array, box: ArrayLike | None) -> jax.Array:
     return diff - size * jnp.round(diff / size)
 
 
-def pairwise_distances(pre_positions: ArrayLike, post_positions: ArrayLike, box: ArrayLike | None = None) -> jax.Array:
+def pairwise_distances(
+    pre_positions: ArrayLike, post_positions: ArrayLike | None = None, box: ArrayLike | None = None
+) -> jax.Array:
     """The ``(n_pre, n_post)`` matrix of Euclidean distances, optionally on a torus.
 
     Args:
       pre_positions: ``(n_pre, dim)`` coordinates (or ``(n_pre,)`` for 1-D); plain
         or a Quantity of length.
-      post_positions: ``(n_post, dim)`` coordinates in the same space.
+      post_positions: ``(n_post, dim)`` coordinates in the same space; ``None`` for
+        the distances within one population (``pre_positions`` again).
       box: side length(s) of a periodic box, one number or one per axis (``> 0``);
         ``None`` for open boundaries. With a box, each axis distance is the shorter
         way round.
@@ -423,6 +446,7 @@ def pairwise_distances(pre_positions: ArrayLike, post_positions: ArrayLike, box:
              [1., 0.]], dtype=float32)
     """
     unit = None
+    post_positions = pre_positions if post_positions is None else post_positions
     values = {"pre_positions": pre_positions, "post_positions": post_positions, "box": box}
     if "brainunit" in sys.modules:
         from jaxinit import units

@@ -138,40 +138,75 @@ def attach(values: jax.Array, unit: Any) -> u.Quantity:
     return u.Quantity(values, unit=unit)
 
 
-def common_unit(name: str, values: Sequence[Any], labels: Sequence[str]) -> tuple[list[Any], Any]:
-    """Expresses ``values`` in one unit, the unit of the first Quantity among them.
+def common_unit(name: str, units: Sequence[Any], labels: Sequence[str]) -> Any:
+    """The one unit of several parts, checked before any sampling.
 
     Args:
       name: the caller's name, for error messages.
-      values: arrays or Quantities (``None`` entries are passed through).
-      labels: a name for each value, for error messages.
+      units: the unit of each part, ``None`` for a unit-free part.
+      labels: a name for each part, for error messages.
 
     Returns:
-      ``(plain values, unit)``; ``unit`` is ``None`` when no value is a Quantity.
+      The unit of the first part that has one (``None`` when no part has a unit).
 
     Raises:
-      ValueError: Quantities mix with plain arrays, or their dimensions differ.
+      ValueError: unit-free parts mix with unit-carrying ones, or their dimensions differ.
 
     Example:
       >>> import brainunit as u
-      >>> plain, unit = common_unit("add", [1.0 * u.nS, 500.0 * u.psiemens], ["a", "b"])
-      >>> [float(v) for v in plain], str(unit)
-      ([1.0, 0.5], 'nS')
+      >>> str(common_unit("add", [u.nS, u.siemens], ["a", "b"]))
+      'nS'
     """
-    first = next((i for i, v in enumerate(values) if is_quantity(v)), None)
+    first = next((i for i, unit in enumerate(units) if unit is not None), None)
     if first is None:
-        return list(values), None
-    unit = values[first].unit
-    plain = []
-    for value, label in zip(values, labels, strict=True):
-        if value is None:
-            plain.append(None)
-        elif not is_quantity(value):
-            raise ValueError(f"{name}: {label} is unit-free but {labels[first]} is in {unit}; give every part in units")
-        elif not u.have_same_dim(value, values[first]):
+        return None
+    target = units[first]
+    for unit, label in zip(units, labels, strict=True):
+        if unit is None:
             raise ValueError(
-                f"{name}: {label} is in {value.unit}, which cannot be converted to {unit} (the unit of {labels[first]})"
+                f"{name}: {label} is unit-free but {labels[first]} is in {target}; give every part in units"
             )
-        else:
-            plain.append(value.to_decimal(unit))
-    return plain, unit
+        if not u.have_same_dim(1 * unit, 1 * target):
+            raise ValueError(
+                f"{name}: {label} is in {unit}, which cannot be converted to {target} (the unit of {labels[first]})"
+            )
+    return target
+
+
+def conversion_factor(unit: Any, target: Any) -> float:
+    """The number that turns a value in ``unit`` into one in ``target`` (same dimension).
+
+    Args:
+      unit: a brainunit unit.
+      target: a unit of the same dimension.
+
+    Returns:
+      ``1 unit`` expressed in ``target``.
+
+    Example:
+      >>> import brainunit as u
+      >>> round(conversion_factor(u.siemens, u.nS))
+      1000000000
+    """
+    return float((1.0 * unit).to_decimal(target))
+
+
+def product(first: Any, second: Any) -> Any:
+    """The unit of a product of values in ``first`` and ``second`` (``None``: unit-free).
+
+    Args:
+      first: a unit or ``None``.
+      second: a unit or ``None``.
+
+    Returns:
+      Their product, or the one that is not ``None``, or ``None``.
+
+    Example:
+      >>> import brainunit as u
+      >>> str(product(u.nS, u.mV))
+      'pA'
+    """
+    if first is None or second is None:
+        return first if second is None else second
+    joint = 1.0 * first * second
+    return joint.unit if is_quantity(joint) else None  # dimensionless: unit-free

@@ -21,13 +21,18 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
-from jaxinit._core import NONNEGATIVE, ContextInitializer
+from jaxinit._core import FLOAT_OR_COMPLEX, NONNEGATIVE, ContextInitializer, Initializer
 
 Axes = int | Sequence[int]
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+# structure, not data: axes index the shape
+_AXES = ("in_axis", "out_axis", "batch_axis", "column_axis")
+
 # the standard deviation of a standard normal truncated to (-2, 2), as in jax
 _TRUNCATED_STD = 0.87962566103423978
+# ... and of a standard complex normal whose modulus is truncated to 2
+_COMPLEX_TRUNCATED_STD = 0.95311164380491208
 
 
 def _axes_tuple(name: str, param: str, axes: Any) -> tuple[int, ...]:
@@ -36,6 +41,10 @@ def _axes_tuple(name: str, param: str, axes: Any) -> tuple[int, ...]:
     if isinstance(axes, Sequence) and not isinstance(axes, str) and all(isinstance(a, (int, np.integer)) for a in axes):
         return tuple(int(a) for a in axes)
     raise TypeError(f"{name}: {param} must be an int or a sequence of ints, got {axes!r}")
+
+
+def _hashable(axes: Any) -> Any:
+    return tuple(axes) if isinstance(axes, list) else axes
 
 
 def _normalized(name: str, param: str, axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
@@ -106,15 +115,50 @@ def _variance_scaling(key, shape, dtype, ctx, *, scale, mode, distribution, in_a
         "fan_avg": (fan_in + fan_out) / 2,
         "fan_geo_avg": (fan_in * fan_out) ** 0.5,
     }[mode]
-    dtype, _ = _core.resolve_dtype("variance_scaling", dtype)
+    dtype, _ = _core.resolve_dtype("variance_scaling", dtype, FLOAT_OR_COMPLEX)
     variance = jnp.array(scale / denominator, dtype=dtype)
     # the operations and their order are jax's, for bit-identical values
-    if distribution == "truncated_normal":
+    real = jnp.issubdtype(dtype, jnp.floating)
+    if distribution == "truncated_normal" and real:
         stddev = jnp.sqrt(variance) / jnp.array(_TRUNCATED_STD, dtype)
         return jax.random.truncated_normal(key, -2, 2, shape, dtype) * stddev
+    if distribution == "truncated_normal":
+        stddev = jnp.sqrt(variance) / jnp.array(_COMPLEX_TRUNCATED_STD, dtype)
+        return _complex_truncated_normal(key, 2, shape, dtype) * stddev
     if distribution == "normal":
         return jax.random.normal(key, shape, dtype) * jnp.sqrt(variance)
-    return jax.random.uniform(key, shape, dtype, -1) * jnp.sqrt(3 * variance)
+    if real:
+        return jax.random.uniform(key, shape, dtype, -1) * jnp.sqrt(3 * variance)
+    return _complex_disk(key, shape, dtype) * jnp.sqrt(variance)
+
+
+def _polar(key_theta, radius, shape, dtype):
+    """``radius·e^{iθ}`` with θ uniform on [0, 2π), in jax's order of operations."""
+    real_dtype = jnp.finfo(dtype).dtype
+    theta = 2 * np.pi * jax.random.uniform(key_theta, shape, real_dtype).astype(dtype)
+    return radius * jnp.exp(1j * theta)
+
+
+def _complex_disk(key, shape, dtype):
+    """Uniform on the disk of radius √2 in the complex plane: mean 0, variance 1."""
+    key_radius, key_theta = jax.random.split(key)
+    real_dtype = jnp.finfo(dtype).dtype
+    radius = jnp.sqrt(2 * jax.random.uniform(key_radius, shape, real_dtype)).astype(dtype)
+    return _polar(key_theta, radius, shape, dtype)
+
+
+def _complex_truncated_normal(key, upper, shape, dtype):
+    """A standard complex normal (variance 1) whose modulus is truncated to ``upper``.
+
+    The squared modulus of a standard complex normal is exponential with mean 1, so
+    the truncated modulus is its inverse CDF at a uniform scaled into ``[0, 1 − e^{−upper²})``.
+    """
+    key_radius, key_theta = jax.random.split(key)
+    real_dtype = jnp.finfo(dtype).dtype
+    mass = 1 - jnp.exp(jnp.array(-(upper**2), dtype))
+    t = mass * jax.random.uniform(key_radius, shape, real_dtype).astype(dtype)
+    radius = jnp.sqrt(-jnp.log(1 - t))
+    return _polar(key_theta, radius, shape, dtype)
 
 
 def variance_scaling(
@@ -124,7 +168,7 @@ def variance_scaling(
     in_axis: Axes | None = None,
     out_axis: Axes | None = None,
     batch_axis: Axes = (),
-) -> ContextInitializer:
+) -> Initializer:
     """Zero-mean weights with variance ``scale / n``, ``n`` the fan chosen by ``mode``.
 
     Same semantics and values as ``jax.nn.initializers.variance_scaling``:
@@ -155,8 +199,7 @@ def variance_scaling(
       >>> round(float(w.std() ** 2 * 400), 2)  # variance 2 / fan_in
       2.0
     """
-    shown = {"scale": scale, "mode": mode, "distribution": distribution}
-    shown.update(in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+    shown = ("scale", "mode", "distribution", "in_axis", "out_axis", "batch_axis")
     return _build_variance_scaling("variance_scaling", shown, scale, mode, distribution, in_axis, out_axis, batch_axis)
 
 
@@ -168,8 +211,6 @@ def _build_variance_scaling(name, shown, scale, mode, distribution, in_axis, out
         raise ValueError(
             f"{name}: distribution must be one of {', '.join(map(repr, DISTRIBUTIONS))}, got {distribution!r}"
         )
-    if _core.is_traced(scale):
-        raise TypeError(f"{name}: scale must be a concrete number (it sets the fans' variance), got a tracer")
     _core.validate(name, {"scale": scale}, {"scale": NONNEGATIVE})
     given = {p: _axes_tuple(name, p, a) for p, a in (("in_axis", in_axis), ("out_axis", out_axis)) if a is not None}
     if batch_axis != ():
@@ -177,19 +218,19 @@ def _build_variance_scaling(name, shown, scale, mode, distribution, in_axis, out
     if len(given) == 2 and set(given["in_axis"]) & set(given["out_axis"]):
         raise ValueError(f"{name}: in_axis and out_axis must differ, got in_axis={in_axis}, out_axis={out_axis}")
     params = {
-        "scale": float(scale),
+        "scale": scale if _core.is_traced(scale) else float(scale),
         "mode": mode,
         "distribution": distribution,
-        "in_axis": in_axis,
-        "out_axis": out_axis,
-        "batch_axis": batch_axis,
+        "in_axis": _hashable(in_axis),
+        "out_axis": _hashable(out_axis),
+        "batch_axis": _hashable(batch_axis),
     }
-    return ContextInitializer(name, _variance_scaling, params, shown)
+    return ContextInitializer(name, _variance_scaling, params, shown, static=_AXES)
 
 
 def _named(name: str, scale: float, mode: str, distribution: str):
     def constructor(in_axis: Axes | None = None, out_axis: Axes | None = None, batch_axis: Axes = ()):
-        shown = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+        shown = ("in_axis", "out_axis", "batch_axis")
         return _build_variance_scaling(name, shown, scale, mode, distribution, in_axis, out_axis, batch_axis)
 
     constructor.__name__ = constructor.__qualname__ = name
@@ -238,7 +279,7 @@ def _orthogonal(key, shape, dtype, ctx, *, scale, column_axis, batch_axis):
     name = "orthogonal"
     if len(shape) < 2:
         raise ValueError(f"{name}: needs a shape with at least 2 dimensions, got {shape}")
-    out_dtype, sample_dtype = _core.resolve_dtype(name, dtype)
+    out_dtype, sample_dtype = _core.resolve_dtype(name, dtype, FLOAT_OR_COMPLEX)
     if 0 in shape:
         return jnp.zeros(shape, out_dtype)
     (column_axis,) = _normalized(name, "column_axis", (column_axis,), len(shape))
@@ -264,7 +305,7 @@ def _orthogonal(key, shape, dtype, ctx, *, scale, column_axis, batch_axis):
     return (jnp.array(scale, sample_dtype) * q).astype(out_dtype)
 
 
-def orthogonal(scale: float = 1.0, column_axis: int = -1, batch_axis: Axes = ()) -> ContextInitializer:
+def orthogonal(scale: float = 1.0, column_axis: int = -1, batch_axis: Axes = ()) -> Initializer:
     """Uniformly distributed (Haar) orthogonal matrices, times ``scale``.
 
     The kernel is viewed as a matrix with ``shape[column_axis]`` columns and all
@@ -296,8 +337,8 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, batch_axis: Axes = ())
         raise TypeError(f"orthogonal: column_axis must be an int, got {column_axis!r}")
     if batch_axis != ():
         _axes_tuple("orthogonal", "batch_axis", batch_axis)
-    params = {"scale": scale, "column_axis": int(column_axis), "batch_axis": batch_axis}
-    return ContextInitializer("orthogonal", _orthogonal, params)
+    params = {"scale": scale, "column_axis": int(column_axis), "batch_axis": _hashable(batch_axis)}
+    return ContextInitializer("orthogonal", _orthogonal, params, static=_AXES)
 
 
 def _delta_orthogonal(key, shape, dtype, ctx, *, scale, column_axis):
@@ -308,13 +349,15 @@ def _delta_orthogonal(key, shape, dtype, ctx, *, scale, column_axis):
         raise ValueError(
             f"{name}: the input channels ({shape[-2]}) must not exceed the output channels ({shape[-1]}), got {shape}"
         )
-    out_dtype, sample_dtype = _core.resolve_dtype(name, dtype)
+    out_dtype, sample_dtype = _core.resolve_dtype(name, dtype, FLOAT_OR_COMPLEX)
+    if 0 in shape:
+        return jnp.zeros(shape, out_dtype)
     matrix = _orthogonal(key, shape[-2:], sample_dtype, ctx, scale=scale, column_axis=column_axis, batch_axis=())
     centre = tuple((k - 1) // 2 for k in shape[:-2])
     return jnp.zeros(shape, sample_dtype).at[centre].set(matrix).astype(out_dtype)
 
 
-def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> ContextInitializer:
+def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> Initializer:
     """A conv kernel that is zero except an orthogonal matrix at the spatial centre.
 
     The delta-orthogonal initialization of Xiao et al. (2018); the same values as
@@ -335,9 +378,15 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1) -> ContextInitia
       1
     """
     _core.validate("delta_orthogonal", {"scale": scale}, {"scale": _core.REAL})
-    if not isinstance(column_axis, (int, np.integer)):
+    if not isinstance(column_axis, (int, np.integer)) or isinstance(column_axis, bool):
         raise TypeError(f"delta_orthogonal: column_axis must be an int, got {column_axis!r}")
-    return ContextInitializer("delta_orthogonal", _delta_orthogonal, {"scale": scale, "column_axis": int(column_axis)})
+    if column_axis not in (-2, -1, 0, 1):
+        raise ValueError(
+            f"delta_orthogonal: column_axis must be -2, -1, 0 or 1 (an axis of the (in, out) matrix at the centre), "
+            f"got {column_axis}"
+        )
+    params = {"scale": scale, "column_axis": int(column_axis)}
+    return ContextInitializer("delta_orthogonal", _delta_orthogonal, params, static=_AXES)
 
 
 def _identity(key, shape, dtype, ctx, *, scale):
@@ -348,7 +397,7 @@ def _identity(key, shape, dtype, ctx, *, scale):
     return jnp.broadcast_to(eye, shape).astype(out_dtype)
 
 
-def identity(scale: ArrayLike = 1.0) -> ContextInitializer:
+def identity(scale: ArrayLike = 1.0) -> Initializer:
     """``scale`` on the diagonal of the last two axes, zeros elsewhere (rectangular allowed).
 
     Leading axes are treated as a batch: each ``(rows, cols)`` slice is the same

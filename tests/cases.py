@@ -58,9 +58,9 @@ def _truncnorm(mean, std, low, high):
 
 
 DISTRIBUTION_CASES = [
-    Case("constant", ji.constant(0.25), low=0.25, high=0.25),
-    Case("zeros", ji.zeros, low=0.0, high=0.0),
-    Case("ones", ji.ones, low=1.0, high=1.0),
+    Case("constant", ji.constant(0.25), low=0.25, high=0.25, any_dtype=True),
+    Case("zeros", ji.zeros, low=0.0, high=0.0, any_dtype=True),
+    Case("ones", ji.ones, low=1.0, high=1.0, any_dtype=True),
     Case("uniform", ji.uniform(-0.5, 2.0), stats.uniform(-0.5, 2.5), low=-0.5, high=2.0),
     Case("normal", ji.normal(0.5, 0.3), stats.norm(0.5, 0.3)),
     Case(

@@ -1,8 +1,9 @@
 """Run as ``python -m tests.sharded_check`` with 8 emulated CPU devices
 (``XLA_FLAGS=--xla_force_host_platform_device_count=8``; test_integration_sharding.py does).
 
-For every registered initializer: jit with out_shardings on a 4x2 mesh gives the
-unsharded values, and each device holds only its shard. Prints "ok <count>".
+For every registered initializer: jit with out_shardings on a 4x2 mesh, and the
+``out_sharding=`` keyword of jax's initializer protocol, give the unsharded values,
+and each device holds only its shard. Prints "ok <count>".
 """
 
 import jax
@@ -41,6 +42,10 @@ def main():
         expected = sharding.shard_shape(shape)
         assert all(s.data.shape == expected for s in sharded.addressable_shards), (case.id, expected)
         assert len(sharded.addressable_shards) == 8
+        # jax's keyword: the same values and layout, eagerly and under jit
+        keyword = case.init(key, shape, out_sharding=sharding, **ctx)
+        np.testing.assert_allclose(np.asarray(keyword), np.asarray(plain), rtol=1e-5, atol=1e-6, err_msg=case.id)
+        assert all(s.data.shape == expected for s in keyword.addressable_shards), (case.id, expected)
         checked += 1
     print("ok", checked)
 

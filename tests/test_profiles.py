@@ -43,7 +43,7 @@ def test_profile_matches_its_formula(profile, formula):
 @pytest.mark.parametrize("profile, formula", FORMULAS, ids=lambda v: repr(v) if isinstance(v, profiles.Profile) else "")
 def test_max_distance_zeroes_beyond_it(profile, formula):
     build = getattr(profiles, profile.name)
-    args = {k: v for k, v in profile.shown.items() if k != "max_distance"} if profile.name != "linear" else None
+    args = {k: profile.params[k] for k in profile.shown if k != "max_distance"} if profile.name != "linear" else None
     cut = build(**args, max_distance=250.0) if args is not None else profile
     values = np.asarray(cut(jnp.asarray(D, jnp.float32)))
     limit = 250.0 if args is not None else 300.0

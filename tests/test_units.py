@@ -62,8 +62,9 @@ def test_unit_free_calls_return_plain_arrays_even_with_brainunit_loaded():
     assert isinstance(x, jax.Array) and not isinstance(x, u.Quantity)
 
 
-def test_repr_shows_the_quantities():
-    assert repr(ji.normal(0.5 * u.nS, 100 * u.psiemens)) == "normal(mean=0.5 nS, std=100 pS)"
+def test_repr_shows_the_quantities_in_the_initializer_unit():
+    assert repr(ji.normal(0.5 * u.nS, 100 * u.psiemens)) == "normal(mean=0.5 nS, std=0.1 nS)"
+    assert repr(ji.scale(ji.normal(), 2 * u.mV)) == "scale(init=normal(mean=0.0, std=1.0), factor=2 mV)"
 
 
 def test_incompatible_units_fail_early_naming_both():

@@ -145,7 +145,7 @@ BAD = [
     (lambda: ji.delta_orthogonal()(KEY, (3, 3)), ValueError, "needs a 3-, 4- or 5-dimensional"),
     (lambda: ji.delta_orthogonal()(KEY, (3, 3, 8, 4)), ValueError, "must not exceed the output channels"),
     (lambda: ji.identity()(KEY, (3,)), ValueError, "identity: needs a shape with at least 2"),
-    (lambda: ji.kaiming_normal()(KEY, (3, 4), jnp.int32), TypeError, "dtype must be a floating dtype"),
+    (lambda: ji.kaiming_normal()(KEY, (3, 4), jnp.int32), TypeError, "dtype must be a floating"),
 ]
 
 
