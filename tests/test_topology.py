@@ -247,7 +247,7 @@ def test_distance_topology_with_units_and_a_periodic_box():
     import brainunit as u
 
     xy = jax.random.uniform(jax.random.key(2), (200, 2), maxval=1.0)
-    conn = T.distance_topology(KEY, xy * u.mm, profile=profiles.gaussian(100 * u.um), k=5, box=1.0)
+    conn = T.distance_topology(KEY, xy * u.mm, profile=profiles.gaussian(100 * u.um), k=5, box=1.0 * u.mm)
     assert_exact(conn, 1000)
 
 
@@ -290,7 +290,7 @@ def test_block_wise_values_see_their_own_synapses_distances(block_size):
 
     xy = jax.random.uniform(jax.random.key(3), (300, 2), maxval=500.0)
     conn = T.random_topology(KEY, 300, p=0.05)
-    values = T.synapse_values(KEY, conn, _distances_as_values, xy * u.um, box=500.0, block_size=block_size)
+    values = T.synapse_values(KEY, conn, _distances_as_values, xy * u.um, box=500.0 * u.um, block_size=block_size)
     dense = np.asarray(profiles.pairwise_distances(xy, xy, box=500.0))
     assert values.unit == u.um
     np.testing.assert_allclose(values.mantissa, dense[np.asarray(conn.pre), np.asarray(conn.post)], rtol=1e-5)
@@ -398,7 +398,7 @@ def test_connectivity_is_a_pytree():
 def _values_for_huge_network():
     # 2·10¹⁰ synapses, abstract under eval_shape: nothing is allocated before the check
     index = jnp.zeros(20_000_000_000, jnp.int32)
-    return T.synapse_values(KEY, T.Connectivity(index, index, None, 200_000, 200_000), ji.normal())
+    return T.synapse_values(KEY, T.Connectivity(index, index, n_pre=200_000, n_post=200_000), ji.normal())
 
 
 BAD = [
@@ -428,12 +428,14 @@ BAD = [
     (lambda: T.balanced_ei_network(KEY, 1, 10, 1, 1.0, 0.8, 1.0, 0.1), ValueError, "exceed the 90 pairs"),
     (lambda: T.balanced_ei_network(KEY, 1, 10, 1, 0.1, 1.2, 1.0, 0.1), ValueError, r"f must be in \[0, 1\]"),
     (lambda: T.excitatory_inhibitory(KEY, 10, p_exc=-0.1), ValueError, r"p_exc must be in \[0, 1\]"),
-    (lambda: T.random_topology(KEY, 10_000_000, p=0.5), MemoryError, "GiB while building"),
+    (lambda: T.random_topology(KEY, 100_000, n_syn=200_000_000), MemoryError, "GiB while building"),
+    (lambda: T.random_topology(KEY, 10_000_000, p=0.5), ValueError, r"more than the 2\*\*31 - 1 that int32"),
     (lambda: jax.eval_shape(_values_for_huge_network), MemoryError, "pass block_size=2"),
 ]
 
 
 @pytest.mark.parametrize("call, error, message", BAD, ids=[m for _, _, m in BAD])
-def test_bad_input_fails_before_any_work(call, error, message):
+def test_bad_input_fails_before_any_work(call, error, message, monkeypatch):
+    monkeypatch.setenv("JAXINIT_MEMORY_LIMIT", "1GiB")  # the guard's limit, the same on every machine
     with pytest.raises(error, match=message):
         call()

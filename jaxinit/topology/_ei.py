@@ -1,40 +1,64 @@
-"""Excitatory/inhibitory builders: Dale's principle over the sampling core."""
+"""Excitatory/inhibitory builders: the sampling core for the pairs, :func:`synapse_values`
+for the weights, Dale's principle on top."""
 
 from __future__ import annotations
 
-import functools
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jax.typing import ArrayLike
 
 from jaxinit import _core
 from jaxinit._core import Initializer
-from jaxinit.topology._checks import check_size
+from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
-from jaxinit.topology._sampling import DEFAULT_BLOCK, fill, sample_pairs
+from jaxinit.topology._sampling import DEFAULT_BLOCK, check_ok, sample_pairs
+from jaxinit.topology._values import synapse_values
 
 
-def _one_unit(name, values, labels):
+def _weight_init(name: str, param: str, value: Any) -> Initializer:
+    """An initializer as given, or one that fills with a number or Quantity."""
+    if callable(value):
+        return value
+    unit = None
+    if _core.is_quantity(value):
+        unit, value = value.unit, value.mantissa
+    _core.validate(name, {param: value}, {param: _core.REAL})
+
+    def constant(key, shape, dtype=None, **ctx):
+        dtype = jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
+        return _core.attach_unit(jnp.full(shape, value, dtype), unit)
+
+    return constant
+
+
+def _one_unit(name: str, values: list[Any], labels: list[str]) -> tuple[list[Any], Any]:
     """Values as plain arrays in the unit of the first (all Quantities, or none)."""
     with_unit = [_core.is_quantity(v) for v in values]
     if not any(with_unit):
         return values, None
     if not all(with_unit):
-        raise ValueError(f"{name}: give every one of {', '.join(labels)} in units, or none of them")
+        given = ", ".join(
+            f"{label} {'in ' + str(v.unit) if q else 'unit-free'}"
+            for v, q, label in zip(values, with_unit, labels, strict=True)
+        )
+        raise ValueError(f"{name}: give every one of {', '.join(labels)} in units, or none of them; got {given}")
     from jaxinit import units
 
     unit = values[0].unit
     return [units.to_plain(name, label, v, unit) for v, label in zip(values, labels, strict=True)], unit
 
 
-def _weights_by_type(key, init_or_value, n):
-    if callable(init_or_value):
-        return init_or_value(key, (n,))
-    return jnp.full((n,), init_or_value, jax.dtypes.canonicalize_dtype(float))
+def _signed_float(*dtypes: Any) -> Any:
+    """The float dtype that holds every one of ``dtypes`` with a sign: integer and bool
+    values go to the default float, floats promote (f16 with f32 gives f32)."""
+    default = jax.dtypes.canonicalize_dtype(float)
+    floats = [d if jnp.issubdtype(d, jnp.floating) else default for d in dtypes]
+    with jax.numpy_dtype_promotion("standard"):
+        return jnp.result_type(*floats)
 
 
 def excitatory_inhibitory(
@@ -43,10 +67,12 @@ def excitatory_inhibitory(
     exc_ratio: float = 0.8,
     p_exc: float = 0.1,
     p_inh: float = 0.2,
-    exc_weight: Initializer | float = 1.0,
-    inh_weight: Initializer | float = 1.0,
+    exc_weight: Initializer | Any = 1.0,
+    inh_weight: Initializer | Any = 1.0,
     allow_autapse: bool = False,
     *,
+    positions: ArrayLike | None = None,
+    box: ArrayLike | None = None,
     block_size: int = DEFAULT_BLOCK,
 ) -> Connectivity:
     """A recurrent E/I population with Dale's principle enforced.
@@ -54,22 +80,34 @@ def excitatory_inhibitory(
     The first ``round(exc_ratio · n)`` neurons are excitatory. Excitatory neurons
     together make exactly ``round(p_exc · their allowed pairs)`` synapses and
     inhibitory ones ``round(p_inh · theirs)``, uniform over the allowed pairs. Weights
-    are drawn per synapse by the pre neuron's type and signed by it: excitatory
-    ``|w|``, inhibitory ``-|w|`` (magnitudes or signed draws both work).
+    are drawn per synapse by :func:`synapse_values` with the pre neuron's type's
+    initializer and signed by it: excitatory ``|w|``, inhibitory ``-|w|`` (magnitudes or
+    signed draws both work), computed in a signed float dtype (integer draws become
+    the default float; mixed precisions promote). Memory: about 23 B per synapse.
 
     Args:
       key: a PRNG key.
       n: number of neurons.
-      exc_ratio: fraction of excitatory neurons, in [0, 1].
-      p_exc: connection probability of excitatory neurons, in [0, 1].
-      p_inh: connection probability of inhibitory neurons, in [0, 1].
-      exc_weight: initializer (or number) for excitatory weights.
-      inh_weight: initializer (or number) for inhibitory weights.
+      exc_ratio: fraction of excitatory neurons, in [0, 1] (concrete: it sets sizes).
+      p_exc: connection probability of excitatory neurons, in [0, 1] (concrete).
+      p_inh: connection probability of inhibitory neurons, in [0, 1] (concrete).
+      exc_weight: initializer, number or Quantity for excitatory weights.
+      inh_weight: initializer, number or Quantity for inhibitory weights (in units of
+        the same dimension when ``exc_weight`` has units).
       allow_autapse: allow ``pre == post``.
-      block_size: elements drawn at once in the block-wise passes.
+      positions: ``(n, dim)`` coordinates, so that weight initializers see each
+        synapse's ``distances``; or ``None``.
+      box: periodic box side(s) for the distances, or ``None``.
+      block_size: synapses drawn at once in the block-wise passes (pairs and weights;
+        initializers see ``(block_size,)`` shapes).
 
     Returns:
       A :class:`Connectivity` with weights, sorted by ``(pre, post)``.
+
+    Raises:
+      TypeError: a traced ``exc_ratio``, ``p_exc`` or ``p_inh``; sizes that are not ints.
+      ValueError: parameters outside their ranges, or weights with and without units.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
       >>> import jax
@@ -81,27 +119,31 @@ def excitatory_inhibitory(
     name = "excitatory_inhibitory"
     n = check_size(name, "n", n)
     block = check_size(name, "block_size", block_size, 1)
-    _core.validate(
-        name,
-        {"exc_ratio": exc_ratio, "p_exc": p_exc, "p_inh": p_inh},
-        {"exc_ratio": _core.PROBABILITY, "p_exc": _core.PROBABILITY, "p_inh": _core.PROBABILITY},
-    )
-    for param, value in (("exc_weight", exc_weight), ("inh_weight", inh_weight)):
-        if not callable(value):
-            _core.validate(name, {param: value}, {param: _core.REAL})
+    rates = {"exc_ratio": exc_ratio, "p_exc": p_exc, "p_inh": p_inh}
+    for param, value in rates.items():
+        check_concrete(name, param, value, "the number of excitatory neurons" if param == "exc_ratio" else "a count")
+    _core.validate(name, rates, dict.fromkeys(rates, _core.PROBABILITY))
+    inits = [_weight_init(name, "exc_weight", exc_weight), _weight_init(name, "inh_weight", inh_weight)]
     n_exc = round(exc_ratio * n)
     n_cols = n - 1 if not allow_autapse else n
-    k_exc, k_inh = round(p_exc * n_exc * n_cols), round(p_inh * (n - n_exc) * n_cols)
-    check_memory(name, k_exc + k_inh)
+    counts = [round(p_exc * n_exc * n_cols), round(p_inh * (n - n_exc) * n_cols)]
+    check_memory(name, check_count(name, sum(counts)))
     key = _core.check_key(name, key)
     key_exc, key_inh, key_we, key_wi = jax.random.split(key, 4)
-    pre_e, post_e = sample_pairs(key_exc, n_exc, n_cols, k_exc, 0, not allow_autapse, block)
-    pre_i, post_i = sample_pairs(key_inh, n - n_exc, n_cols, k_inh, n_exc, not allow_autapse, block)
-    w_exc = _weights_by_type(key_we, exc_weight, k_exc)
-    w_inh = _weights_by_type(key_wi, inh_weight, k_inh)
-    (w_exc, w_inh), unit = _one_unit(name, [w_exc, w_inh], ["exc_weight", "inh_weight"])
-    weight = _core.attach_unit(jnp.concatenate([jnp.abs(w_exc), -jnp.abs(w_inh).astype(w_exc.dtype)]), unit)
-    return Connectivity(jnp.concatenate([pre_e, pre_i]), jnp.concatenate([post_e, post_i]), weight, n, n)
+    parts = []
+    for key_pairs, key_weights, first, rows, count, init in zip(
+        (key_exc, key_inh), (key_we, key_wi), (0, n_exc), (n_exc, n - n_exc), counts, inits, strict=True
+    ):
+        pre, post, ok = sample_pairs(key_pairs, rows, n_cols, count, first, not allow_autapse, block)
+        check_ok(name, ok)
+        part = Connectivity(pre, post, n_pre=n, n_post=n)
+        parts.append((part, synapse_values(key_weights, part, init, positions, None, box, block_size=block)))
+    (w_exc, w_inh), unit = _one_unit(name, [w for _, w in parts], ["exc_weight", "inh_weight"])
+    dtype = _signed_float(w_exc.dtype, w_inh.dtype)
+    weight = jnp.concatenate([jnp.abs(w_exc.astype(dtype)), -jnp.abs(w_inh.astype(dtype))])
+    (exc, _), (inh, _) = parts
+    pre, post = (jnp.concatenate([getattr(exc, a), getattr(inh, a)]) for a in ("pre", "post"))
+    return Connectivity(pre, post, n_pre=n, n_post=n, weight=_core.attach_unit(weight, unit))
 
 
 def balanced_ei_network(
@@ -124,23 +166,27 @@ def balanced_ei_network(
     ``mu_i = −f/(1−f)·mu_e`` (``f = 0``: ``mu_i = −mu_e``; ``f = 1``: no inhibitory
     neurons); recurrent weights are divided by ``√(n p)``, so the summed input to a
     neuron is balanced. ``w_in ~ N(0, 1)/√n_input``, ``w_out ~ N(0, 1)/√n_output``.
+    The recurrent weights come from :func:`synapse_values` (by each synapse's ``pre``),
+    a block at a time. Memory: about 13 B per synapse.
 
     Args:
       key: a PRNG key.
       n_input: number of inputs.
       n: number of recurrent neurons.
       n_output: number of outputs.
-      p: recurrent connection probability, in (0, 1].
-      f: fraction of excitatory neurons, in [0, 1].
-      mu_e: mean excitatory weight (before the 1/√(np) scaling).
-      sigma_0: weight standard deviation, ``>= 0``.
-      block_size: elements drawn at once in the block-wise passes.
+      p: recurrent connection probability, in (0, 1] (concrete: it sets the count).
+      f: fraction of excitatory neurons, in [0, 1] (concrete: it sets the sizes).
+      mu_e: mean excitatory weight (before the 1/√(np) scaling); may be traced.
+      sigma_0: weight standard deviation, ``>= 0``; may be traced.
+      block_size: synapses drawn at once in the block-wise passes.
 
     Returns:
       ``(w_in (n, n_input), w_rec, w_out (n_output, n))``.
 
     Raises:
+      TypeError: a traced ``p`` or ``f``; sizes that are not ints.
       ValueError: bad sizes or parameters, or ``round(n² p) > n(n−1)``.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
       >>> import jax
@@ -153,6 +199,8 @@ def balanced_ei_network(
     n = check_size(name, "n", n, 1)
     n_output = check_size(name, "n_output", n_output)
     block = check_size(name, "block_size", block_size, 1)
+    check_concrete(name, "p", p, "the synapse count")
+    check_concrete(name, "f", f, "the number of excitatory neurons")
     _core.validate(
         name,
         {"p": p, "f": f, "mu_e": mu_e, "sigma_0": sigma_0},
@@ -165,26 +213,23 @@ def balanced_ei_network(
         raise ValueError(
             f"{name}: round(n² p) = {k:,} synapses exceed the {n * (n - 1):,} pairs without autapses; lower p"
         )
-    check_memory(name, k)
+    check_memory(name, check_count(name, k))
     key = _core.check_key(name, key)
     key_in, key_rec, key_w, key_out = jax.random.split(key, 4)
     dtype = jax.dtypes.canonicalize_dtype(float)
     w_in = jax.random.normal(key_in, (n, n_input), dtype) / jnp.sqrt(jnp.asarray(max(n_input, 1), dtype))
     w_out = jax.random.normal(key_out, (n_output, n), dtype) / jnp.sqrt(jnp.asarray(max(n_output, 1), dtype))
-    pre, post = sample_pairs(key_rec, n, n - 1, k, 0, True, block)
-    mu_i = -mu_e if f == 0 else (0.0 if f == 1 else -f / (1 - f) * mu_e)
-    params = (jnp.asarray(x, dtype) for x in (mu_e, mu_i, sigma_0, math.sqrt(n * p)))
-    weight = _balanced_weights(key_w, pre, round(n * f), min(block, k), *params) if k else jnp.zeros(0, dtype)
-    return w_in, Connectivity(pre, post, weight, n, n), w_out
+    pre, post, ok = sample_pairs(key_rec, n, n - 1, k, 0, True, block)
+    check_ok(name, ok)
+    conn = Connectivity(pre, post, n_pre=n, n_post=n)
+    n_exc, scale = round(n * f), math.sqrt(n * p)
+    mu_i = -mu_e if f == 0 else (0.0 * mu_e if f == 1 else -f / (1 - f) * mu_e)
 
+    def balanced(key, shape, dtype=None, *, pre, **ctx):
+        dtype = jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
+        mean = jnp.where(pre < n_exc, jnp.asarray(mu_e, dtype), jnp.asarray(mu_i, dtype))
+        noise = jax.random.normal(key, shape, dtype)
+        return (mean + jnp.asarray(sigma_0, dtype) * noise) / jnp.asarray(scale, dtype)
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _balanced_weights(key, pre, n_exc, block, mu_e, mu_i, sigma_0, scale):
-    """``N(mu_e or mu_i by pre type, sigma_0²) / scale`` per synapse, a block at a time."""
-
-    def draw_block(b, start):
-        mean = jnp.where(lax.dynamic_slice(pre, (start,), (block,)) < n_exc, mu_e, mu_i)
-        noise = jax.random.normal(jax.random.fold_in(key, b), (block,), scale.dtype)
-        return ((mean + sigma_0 * noise) / scale,)
-
-    return fill(pre.shape[0], block, draw_block)[0]
+    weight = synapse_values(key_w, conn, balanced, block_size=block)
+    return w_in, Connectivity(pre, post, n_pre=n, n_post=n, weight=weight), w_out

@@ -10,20 +10,26 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxinit import _core
-from jaxinit.topology._checks import check_size
+from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._memory import check_memory
-from jaxinit.topology._sampling import DEFAULT_BLOCK, distinct_per_row, fill, sample_pairs, to_pre_major
+from jaxinit.topology._sampling import (
+    DEFAULT_BLOCK,
+    check_ok,
+    distinct_per_row,
+    fill,
+    sample_pairs,
+    to_pre_major,
+)
 
 
 def _syn_count(name: str, allowed: int, n_syn: Any, p: Any) -> int:
     if (n_syn is None) == (p is None):
         raise ValueError(f"{name}: give exactly one of n_syn (a count) or p (a probability)")
     if p is not None:
-        if _core.is_traced(p):
-            raise TypeError(f"{name}: p must be a concrete number (it sets the static synapse count)")
+        check_concrete(name, "p", p, "the synapse count")
         _core.validate(name, {"p": p}, {"p": _core.PROBABILITY})
-        return round(float(p) * allowed)
+        return check_count(name, round(float(p) * allowed))
     n_syn = check_size(name, "n_syn", n_syn)
     if n_syn > allowed:
         raise ValueError(f"{name}: n_syn must be <= the {allowed:,} allowed pairs, got {n_syn:,}")
@@ -57,9 +63,10 @@ def random_topology(
       A :class:`Connectivity` sorted by ``(pre, post)``, without weights.
 
     Raises:
-      ValueError: bad sizes, both or neither of ``n_syn``/``p``, ``p`` outside
-        [0, 1], or ``n_syn`` above the number of allowed pairs.
-      MemoryError: the arrays would not fit in the available memory.
+      TypeError: sizes that are not ints, or a traced ``p``.
+      ValueError: sizes outside ``[0, 2**31)``, both or neither of ``n_syn``/``p``,
+        ``p`` outside [0, 1], or ``n_syn`` above the number of allowed pairs.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
       >>> import jax
@@ -78,8 +85,9 @@ def random_topology(
     k = _syn_count(name, allowed, n_syn, p)
     check_memory(name, k)
     key = _core.check_key(name, key)
-    pre, post = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)
-    return Connectivity(pre, post, None, n_pre, n_post)
+    pre, post, ok = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)
+    check_ok(name, ok)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
 
 
 def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post):
@@ -95,12 +103,12 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
     if k > n_choices:
         rule = f"{partner} - 1 = {n_choices} (no autapses)" if skip_diagonal else f"{partner} = {n_choices}"
         raise ValueError(f"{name}: k must be <= {rule}, got {k}")
-    check_memory(name, n_rows * k)
+    check_memory(name, check_count(name, n_rows * k))
     key = _core.check_key(name, key)
     if n_rows * k == 0:
         return empty(n_pre, n_post)
     pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block)
-    return Connectivity(pre, post, None, n_pre, n_post)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
@@ -143,7 +151,9 @@ def fixed_indegree(
       A :class:`Connectivity` sorted by ``(pre, post)``.
 
     Raises:
-      ValueError: bad sizes or ``k`` too large.
+      TypeError: sizes that are not ints.
+      ValueError: sizes outside ``[0, 2**31)`` or ``k`` too large.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
       >>> import jax
@@ -177,7 +187,9 @@ def fixed_outdegree(
       A :class:`Connectivity` sorted by ``(pre, post)``.
 
     Raises:
-      ValueError: bad sizes or ``k`` too large.
+      TypeError: sizes that are not ints.
+      ValueError: sizes outside ``[0, 2**31)`` or ``k`` too large.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
       >>> import jax

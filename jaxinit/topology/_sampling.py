@@ -39,6 +39,10 @@ _MIN_SKIP_DENSITY = 1e-5
 # how many standard deviations p' sits above the target count, and the buffer beyond it
 _SURPLUS_SIGMAS, _BUFFER_SIGMAS = 6.0, 12.0
 _INT32_MAX = jnp.iinfo(jnp.int32).max
+# retry loops stop after this many rounds, so that no input can hang them: a draw that
+# still fails (each round fails with probability < 1e-8 for the skips and < 1/2 per pair
+# for the redraws) is reported by ``ok`` and raised by :func:`check_ok`
+MAX_ROUNDS = 256
 
 
 # --- block loops ------------------------------------------------------------------------
@@ -94,6 +98,23 @@ def fill(n: int, block: int, compute_block: Callable[[Any, Any], tuple[jax.Array
 
     empty = tuple(jnp.empty((n,), out.dtype) for out in shapes)
     return block_loop(n, block, step, empty)
+
+
+def _bounded_while(cond, body, state):
+    """``lax.while_loop`` stopped after :data:`MAX_ROUNDS` rounds."""
+
+    def bounded_body(carry):
+        rounds, state = carry
+        return rounds + 1, body(state)
+
+    _, state = lax.while_loop(lambda c: cond(c[1]) & (c[0] < MAX_ROUNDS), bounded_body, (jnp.int32(0), state))
+    return state
+
+
+def check_ok(name: str, ok: Any) -> None:
+    """Raises when a bounded retry loop gave up (checked when the flag is concrete)."""
+    if not isinstance(ok, jax.core.Tracer) and not bool(jnp.all(ok)):
+        raise RuntimeError(f"{name}: the exact sampler did not converge in {MAX_ROUNDS} rounds; please report this")
 
 
 # --- counting sorts -----------------------------------------------------------------------
@@ -153,14 +174,34 @@ def _uniform_32bit(key, shape):
     return (bits.astype(jnp.float32) + 0.5) * jnp.float32(2.0**-32)
 
 
+def _advance(row, col, steps, n_rows, n_cols):
+    """The cell ``steps`` (int32, >= 0) cells after ``(row, col)`` in the row-major order of an
+    ``n_rows x n_cols`` grid, with no int32 overflow for any sides below 2**31 (the grid itself
+    may hold far more than 2**31 cells); cells past the end come out with ``row == n_rows``."""
+    q, r = steps // n_cols, steps % n_cols
+    wrap = col >= n_cols - r  # col + r >= n_cols, without computing col + r
+    col = jnp.where(wrap, col - (n_cols - r), col + r)
+    rows = q + wrap.astype(jnp.int32)
+    return jnp.where(row >= n_rows - rows, n_rows, row + rows), col
+
+
+def _room(row, col, n_rows, n_cols, cap):
+    """``min(cap, cells from (row, col) to the end of the grid)``, ``cap <= 2**30``, without
+    int32 overflow."""
+    in_row = jnp.minimum(n_cols - col, cap)
+    # ceil(cap / n_cols) full rows reach cap, and that many rows times n_cols stays below 2**31
+    full_rows = jnp.clip(n_rows - row - 1, 0, -(-cap // n_cols))
+    return jnp.where(row < n_rows, in_row + jnp.minimum(full_rows * n_cols, cap - in_row), 0)
+
+
 class _Candidates:
     """A Bernoulli(density) subset of the row-major ``n_rows x n_cols`` pair space, in order.
 
     Candidates are the running sums of geometric gaps, drawn in blocks from one key
-    each. They are never stored: a first pass keeps each block's total (where the block
-    starts, as ``(row, col)``: cumulative sums of quotient and remainder never overflow
-    int32) and a second pass redraws each block as it writes the kept pairs, so memory
-    is the output plus O(block).
+    each. They are never stored: a first pass keeps where each block starts, as
+    ``(row, col)`` advanced by :func:`_advance` (no int32 overflow for any shape of grid,
+    tall-thin ones included), and a second pass redraws each block as it writes the kept
+    pairs, so memory is the output plus O(block).
     """
 
     def __init__(self, key, n_rows, n_cols, density, slots, block):
@@ -183,26 +224,25 @@ class _Candidates:
     def locate(self):
         """Where each block starts, ``(row_start, col_start)``, and how many candidates fall
         inside the space."""
-        totals = lax.map(lambda b: self.sums(b)[-1], jnp.arange(self.keys.shape[0]))
-        q, r = totals // self.n_cols, totals % self.n_cols
-        r_before = jnp.cumsum(r) - r
-        row_start = jnp.cumsum(q) - q + r_before // self.n_cols
-        col_start = r_before % self.n_cols
-        # positions left before the end, per block (capped: block sums stay below 2**30)
-        rows_left = jnp.clip(self.n_rows - row_start, -1, 2**30 // self.n_cols + 1)
-        room = jnp.minimum(rows_left * self.n_cols - col_start, 2**30)
+
+        def start_next(position, b):
+            total = self.sums(b)[-1]
+            return _advance(*position, total, self.n_rows, self.n_cols), (position, total)
+
+        origin = (jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+        _, (starts, totals) = lax.scan(start_next, origin, jnp.arange(self.keys.shape[0]))
+        room = _room(*starts, self.n_rows, self.n_cols, 2**30)  # block sums stay <= 2**30
         full = totals <= room
         # blocks are full up to the one that crosses the end: redraw that one to count in it
         crossing = jnp.minimum(jnp.sum(full, dtype=jnp.int32), self.keys.shape[0] - 1)
         partial = jnp.searchsorted(self.sums(crossing), room[crossing], side="right").astype(jnp.int32)
         count = jnp.sum(full, dtype=jnp.int32) * self.block + jnp.where(full[crossing], 0, partial)
-        return (row_start, col_start), count
+        return starts, count
 
     def position(self, starts, b, offset):
         """Rows and columns of block ``b``'s candidates at ``offset`` (from :meth:`sums`)."""
         row_start, col_start = starts
-        col = col_start[b] + offset - 1
-        return row_start[b] + col // self.n_cols, col % self.n_cols
+        return _advance(row_start[b], col_start[b], offset - 1, self.n_rows, self.n_cols)
 
 
 def _choose_removals(key, count, k, spare):
@@ -268,13 +308,15 @@ def _sample_by_skips(key, n_rows, n_cols, k, block):
         return (key, *attempt(key_attempt))
 
     key, key_attempt = jax.random.split(key)
-    _, key_skips, starts, removed, count, _ = lax.while_loop(lambda s: ~s[-1], retry, (key, *attempt(key_attempt)))
+    state = _bounded_while(lambda s: ~s[-1], retry, (key, *attempt(key_attempt)))
+    _, key_skips, starts, removed, count, ok = state
     candidates = _Candidates(key_skips, n_rows, n_cols, density, slots, block)
-    return _kept_positions(candidates, starts, removed, count, k)
+    return (*_kept_positions(candidates, starts, removed, count, k), ok)
 
 
 def sample_by_draws(key, n_rows, n_cols, k):
-    """``k`` independent uniform pairs, duplicates redrawn until all are distinct, then sorted."""
+    """``k`` independent uniform pairs, duplicates redrawn until all are distinct, then sorted;
+    and whether they are (see :data:`MAX_ROUNDS`)."""
 
     def draw(key, shape):
         key_row, key_col = jax.random.split(key)
@@ -296,29 +338,30 @@ def sample_by_draws(key, n_rows, n_cols, k):
 
     key, key_first = jax.random.split(key)
     state = (key, *sort_and_mark(*draw(key_first, (k,))))
-    _, rows, cols, _ = lax.while_loop(lambda s: jnp.any(s[3]), redraw, state)
-    return rows, cols
+    _, rows, cols, repeated = _bounded_while(lambda s: jnp.any(s[3]), redraw, state)
+    return rows, cols, ~jnp.any(repeated)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
 def sample_pairs(key, n_rows, n_cols, k, row_offset=0, skip_diagonal=False, block=DEFAULT_BLOCK):
-    """``k`` distinct pairs, uniform over the ``n_rows x n_cols`` grid, sorted.
+    """``k`` distinct pairs, uniform over the ``n_rows x n_cols`` grid, sorted, and whether
+    the draw succeeded (see :data:`MAX_ROUNDS`).
 
     With ``skip_diagonal``, column ``j`` of global row ``i`` means post ``j + (j >= i)``
     (``n_cols`` is then one less than the number of posts): autapses are never drawn.
     """
     if k == 0:
         empty = jnp.zeros(0, jnp.int32)
-        return empty, empty
+        return empty, empty, jnp.ones((), bool)
     allowed = n_rows * n_cols
     if k / allowed >= _MIN_SKIP_DENSITY:
-        rows, cols = _sample_by_skips(key, n_rows, n_cols, k, block)
+        rows, cols, ok = _sample_by_skips(key, n_rows, n_cols, k, block)
     else:
-        rows, cols = sample_by_draws(key, n_rows, n_cols, k)
+        rows, cols, ok = sample_by_draws(key, n_rows, n_cols, k)
     rows = rows + jnp.int32(row_offset)
     if skip_diagonal:
         cols = cols + (cols >= rows).astype(jnp.int32)
-    return rows, cols
+    return rows, cols, ok
 
 
 def distinct_per_row(key, n_rows, n_choices, k):
@@ -330,9 +373,8 @@ def distinct_per_row(key, n_rows, n_choices, k):
         left_out = distinct_per_row(key, n_rows, n_choices, n_choices - k)
         shifted = left_out - jnp.arange(n_choices - k, dtype=jnp.int32)[None, :]
         kept = jnp.arange(k, dtype=jnp.int32)
-        return kept[None, :] + jax.vmap(lambda row: jnp.searchsorted(row, kept, side="right"))(shifted).astype(
-            jnp.int32
-        )
+        kept = kept[None, :] + jax.vmap(lambda row: jnp.searchsorted(row, kept, side="right"))(shifted)
+        return kept.astype(jnp.int32)
 
     def sort_and_mark(values):
         values = jnp.sort(values, axis=1)
@@ -347,5 +389,6 @@ def distinct_per_row(key, n_rows, n_choices, k):
 
     key, key_first = jax.random.split(key)
     first = jax.random.randint(key_first, (n_rows, k), 0, n_choices, dtype=jnp.int32)
-    _, values, _ = lax.while_loop(lambda s: jnp.any(s[2]), redraw, (key, *sort_and_mark(first)))
+    # each round a repeat stays with probability <= 1/2 (2k <= n_choices): the bound is never reached
+    _, values, _ = _bounded_while(lambda s: jnp.any(s[2]), redraw, (key, *sort_and_mark(first)))
     return values

@@ -15,7 +15,27 @@ from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import fill
-from jaxinit.topology._spatial import pair_distances, position_pair
+from jaxinit.topology._spatial import pair_distances, spatial_inputs
+
+
+def _geometry(name: str, conn: Connectivity, pre_positions: Any, post_positions: Any, box: Any):
+    """Plain positions (checked against the connectivity's sizes), box and unit; or None
+    without positions."""
+    if pre_positions is None:
+        for param, value in (("post_positions", post_positions), ("box", box)):
+            if value is not None:
+                raise ValueError(f"{name}: {param} was given without pre_positions; give pre_positions too")
+        return None
+    pre_pos, post_pos, box, unit = spatial_inputs(name, pre_positions, post_positions, box)
+    rows = (("pre_positions", pre_pos, "n_pre", conn.n_pre), ("post_positions", post_pos, "n_post", conn.n_post))
+    for param, positions, size_name, size in rows:
+        if post_positions is None and param == "post_positions":
+            param = "pre_positions (also the post positions, as post_positions is None)"
+        if positions.shape[0] != size:
+            raise ValueError(
+                f"{name}: {param} must have one row per neuron ({size_name}={size}), got {positions.shape[0]} rows"
+            )
+    return pre_pos, post_pos, box, unit
 
 
 def synapse_distances(
@@ -35,16 +55,19 @@ def synapse_distances(
     Returns:
       ``(nnz,)`` distances, in the positions' unit when they carry one.
 
+    Raises:
+      ValueError: positions whose rows do not match ``n_pre``/``n_post``, a box that
+        is not ``> 0``, or units mixed with plain numbers.
+
     Example:
       >>> import jax.numpy as jnp
       >>> from jaxinit.topology import Connectivity
-      >>> conn = Connectivity(jnp.array([0, 0]), jnp.array([1, 2]), None, 3, 3)
+      >>> conn = Connectivity(jnp.array([0, 0]), jnp.array([1, 2]), n_pre=3, n_post=3)
       >>> xy = jnp.array([[0.0, 0.0], [3.0, 4.0], [9.0, 0.0]])
       >>> synapse_distances(conn, xy, box=10.0).tolist()
       [5.0, 1.0]
     """
-    name = "synapse_distances"
-    pre_pos, post_pos, unit = position_pair(name, pre_positions, post_positions)
+    pre_pos, post_pos, box, unit = _geometry("synapse_distances", conn, pre_positions, post_positions, box)
     return _core.attach_unit(pair_distances(pre_pos, post_pos, conn.pre, conn.post, box), unit)
 
 
@@ -61,9 +84,12 @@ def synapse_values(
 ) -> jax.Array:
     """One value per synapse from ``init``: weights, delays, anything.
 
-    Calls ``init(key, (nnz,), dtype, distances=..., **ctx)``; the distances are
-    computed per synapse (O(nnz)) when positions are given, so distance-dependent
-    initializers such as ``modulate_by_distance`` work on sparse networks.
+    Calls ``init(key, (nnz,), dtype, pre=conn.pre, post=conn.post, distances=..., **ctx)``:
+    every initializer sees each synapse's ``pre`` and ``post`` index (so
+    ``where(lambda shape, pre, **_: pre < n_exc, ...)`` picks values by population), and
+    the distances are computed per synapse (O(nnz)) when positions are given, so
+    distance-dependent initializers such as ``modulate_by_distance`` work on sparse
+    networks.
 
     With ``block_size``, the values are drawn ``block_size`` synapses at a time
     instead, block ``b`` by ``init(fold_in(key, b), (block_size,), ...)`` with its
@@ -88,6 +114,12 @@ def synapse_values(
     Returns:
       ``(nnz,)`` values (a Quantity if ``init`` has units).
 
+    Raises:
+      ValueError: positions whose rows do not match ``n_pre``/``n_post``, a box that
+        is not ``> 0``, positions together with ``distances=`` in ``ctx``, or ``pre``/
+        ``post`` in ``ctx``.
+      MemoryError: the values would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
+
     Example:
       >>> import jax
       >>> import jaxinit as ji
@@ -99,6 +131,18 @@ def synapse_values(
       (1000,)
     """
     name = "synapse_values"
+    for param in ("pre", "post"):
+        if param in ctx:
+            raise ValueError(
+                f"{name}: {param}= is set by synapse_values itself (each synapse's {param} index); "
+                "give your context another name"
+            )
+    geometry = _geometry(name, conn, pre_positions, post_positions, box)
+    if geometry is not None and "distances" in ctx:
+        raise ValueError(
+            f"{name}: give positions (the distances are then computed per synapse) or distances= in the "
+            "context, not both"
+        )
     if block_size is not None:
         block_size = check_size(name, "block_size", block_size, 1)
     in_blocks = block_size is not None and conn.nnz > block_size
@@ -106,25 +150,22 @@ def synapse_values(
         check_memory(name, conn.nnz, "synapse_values in blocks")
     else:
         check_memory(name, conn.nnz, advice="pass block_size=2**18 to draw the values in blocks (4 bytes each)")
-    distances = None
-    if pre_positions is not None:
-        pre_pos, post_pos, unit = position_pair(name, pre_positions, post_positions)
 
-        def distances(pre, post):
-            return {"distances": _core.attach_unit(pair_distances(pre_pos, post_pos, pre, post, box), unit)}
+    def context(pre, post):
+        more = {"pre": pre, "post": post}
+        if geometry is not None:
+            pre_pos, post_pos, box, unit = geometry
+            more["distances"] = _core.attach_unit(pair_distances(pre_pos, post_pos, pre, post, box), unit)
+        return more
 
     if not in_blocks:
-        more = {} if distances is None else distances(conn.pre, conn.post)
-        return init(key, (conn.nnz,), dtype, **ctx, **more)
+        return init(key, (conn.nnz,), dtype, **ctx, **context(conn.pre, conn.post))
     key = _core.check_key(name, key)
     found_unit = []
 
     def draw_block(b, start):
-        more = {}
-        if distances is not None:
-            pre, post = (lax.dynamic_slice(x, (start,), (block_size,)) for x in (conn.pre, conn.post))
-            more = distances(pre, post)
-        values = init(jax.random.fold_in(key, b), (block_size,), dtype, **ctx, **more)
+        pre, post = (lax.dynamic_slice(x, (start,), (block_size,)) for x in (conn.pre, conn.post))
+        values = init(jax.random.fold_in(key, b), (block_size,), dtype, **ctx, **context(pre, post))
         if _core.is_quantity(values):
             found_unit[:] = [values.unit]
             values = values.mantissa
@@ -158,7 +199,10 @@ def with_weights(
       **ctx: more context for ``init``.
 
     Returns:
-      A :class:`Connectivity` with weights.
+      A :class:`Connectivity` with weights (its delays, if any, kept).
+
+    Raises:
+      ValueError, MemoryError: as :func:`synapse_values`.
 
     Example:
       >>> import jax
@@ -170,3 +214,43 @@ def with_weights(
     """
     weight = synapse_values(key, conn, init, pre_positions, post_positions, box, block_size=block_size, **ctx)
     return dataclasses.replace(conn, weight=weight)
+
+
+def with_delays(
+    key: ArrayLike,
+    conn: Connectivity,
+    init: Initializer,
+    pre_positions: ArrayLike | None = None,
+    post_positions: ArrayLike | None = None,
+    box: ArrayLike | None = None,
+    block_size: int | None = None,
+    **ctx: Any,
+) -> Connectivity:
+    """``conn`` with ``delay`` drawn by :func:`synapse_values` (e.g. proportional to distance).
+
+    Args:
+      key: a PRNG key.
+      conn: the connectivity.
+      init: the delay initializer.
+      pre_positions: coordinates for per-synapse distances, or ``None``.
+      post_positions: post coordinates; ``None`` reuses ``pre_positions``.
+      box: periodic box side(s), or ``None``.
+      block_size: draw this many delays at a time (see :func:`synapse_values`).
+      **ctx: more context for ``init``.
+
+    Returns:
+      A :class:`Connectivity` with delays (its weights, if any, kept).
+
+    Raises:
+      ValueError, MemoryError: as :func:`synapse_values`.
+
+    Example:
+      >>> import jax
+      >>> import jaxinit as ji
+      >>> from jaxinit.topology import random_topology
+      >>> conn = with_delays(jax.random.key(1), random_topology(jax.random.key(0), 50, n_syn=100), ji.constant(1.5))
+      >>> float(conn.delay.mean()), conn.weight is None
+      (1.5, True)
+    """
+    delay = synapse_values(key, conn, init, pre_positions, post_positions, box, block_size=block_size, **ctx)
+    return dataclasses.replace(conn, delay=delay)
