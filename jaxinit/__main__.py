@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 
@@ -63,6 +64,19 @@ def _cases(u):
         ),
         ("bernoulli", ji.bernoulli(0.1), None, 0.1, math.sqrt(0.09), (0.0, 1.0)),
     ]
+
+
+def _network_bytes(n: int, p: float) -> float:
+    """What the network demo holds at its peak: positions, then per synapse pre, post,
+    distance, weight and the sampler's temporaries (~32 bytes, measured in benchmarks/)."""
+    return 8.0 * n + 32.0 * p * n * (n - 1)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no guard
+        return None
 
 
 def _fmt(x: float) -> str:
@@ -159,6 +173,21 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--neurons must be >= 2, got {args.neurons}")
     if not 0 < args.p <= 1:
         parser.error(f"--p must be in (0, 1], got {args.p}")
+    if not (math.isfinite(args.side) and args.side > 0):
+        parser.error(f"--side must be a finite length > 0 (µm), got {args.side}")
+    if args.plot:
+        folder = os.path.dirname(os.path.abspath(args.plot))
+        if not os.path.isdir(folder):
+            parser.error(f"--plot: the folder {folder} does not exist; create it first (nothing was built)")
+    if not args.distributions:
+        needed = _network_bytes(args.neurons, args.p)
+        available = _physical_memory()
+        if available is not None and needed > available:
+            parser.error(
+                f"--neurons {args.neurons:,} with --p {args.p} makes ~{args.p * args.neurons**2:.3g} synapses, "
+                f"which need ~{needed / 2**30:,.1f} GiB; this machine has {available / 2**30:,.1f} GiB. "
+                "Lower --neurons or --p (nothing was built)"
+            )
     if args.distributions:
         _distributions(args)
     else:

@@ -434,10 +434,25 @@ class Base(Described):
         return attach_unit(out, self.unit)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
 def _sharded_plain(init, key, shape, dtype, out_sharding, static_ctx, ctx):
+    return _sharded_kernel(out_sharding)(init, key, shape, dtype, static_ctx, ctx)
+
+
+def _plain_resharded(init, key, shape, dtype, static_ctx, ctx, *, out_sharding):
     out = init.plain(key, shape, dtype, {**dict(static_ctx), **ctx})
-    return jax.sharding.reshard(out, out_sharding)
+    if isinstance(out_sharding, jax.sharding.Sharding):
+        return out  # the jit's out_shardings place it
+    return jax.sharding.reshard(out, out_sharding)  # a PartitionSpec, under the user's mesh
+
+
+@functools.lru_cache(maxsize=64)
+def _sharded_kernel(out_sharding):
+    # A Sharding goes to jit's out_shardings, so XLA partitions the draw and each
+    # device computes only its shard; a bare PartitionSpec needs the user's mesh
+    # context (jax.set_mesh), as in jax's own initializers.
+    body = functools.partial(_plain_resharded, out_sharding=out_sharding)
+    shardings = out_sharding if isinstance(out_sharding, jax.sharding.Sharding) else None
+    return jax.jit(body, static_argnums=(2, 3, 4), out_shardings=shardings)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 3, 4, 5))

@@ -41,3 +41,12 @@ def test_demo_help_and_bad_arguments():
     assert bad.returncode != 0 and "--n must be >= 2" in bad.stderr
     bad = _run("--p", "1.5")
     assert bad.returncode != 0 and "--p must be in (0, 1]" in bad.stderr
+
+
+def test_demo_refuses_bad_arguments_before_building(tmp_path):
+    side = _run("--side", "0")
+    assert side.returncode != 0 and "--side must be a finite length > 0" in side.stderr
+    missing = _run("--neurons", "1000", "--plot", str(tmp_path / "no" / "such" / "dir" / "f.png"))
+    assert missing.returncode != 0 and "does not exist" in missing.stderr and "synapses:" not in missing.stdout
+    huge = _run("--neurons", "1000000000")
+    assert huge.returncode != 0 and "GiB" in huge.stderr and "nothing was built" in huge.stderr
