@@ -7,6 +7,10 @@
 # plain pytest; jtu.dtypes and assertAllClose are recreated below; the pjit cases run in
 # a subprocess with 2 emulated CPU devices.
 #
+# Before the issue-10 fixes (at 234d179) the full grid (JAX_NUM_GENERATED_CASES=1000: 287
+# cases) failed 89: 86 complex64 cases (item 7: complex dtypes refused) and the 3 pjit cases
+# (item 5: out_sharding dropped); all pass from c3017b7 / a683460.
+#
 # Not ported: NNInitializersTest.testIdentity (it tests the activation jax.nn.identity,
 # not an initializer) and memories_test.py's compute_on('device_host') lecun_normal
 # check (host-offload compute, not available on the CPU backend).
@@ -45,9 +49,12 @@ def _supported(dtypes):
     return [d for d in dtypes if x64 or np.dtype(d).itemsize < 8 or np.dtype(d) == np.complex64]
 
 
-# jtu.sample_product draws at most JAX_NUM_GENERATED_CASES (default 10) cases from each
-# product, with a fixed seed; set JAX_NUM_GENERATED_CASES=1000 for every combination.
-NUM_GENERATED_CASES = int(os.getenv("JAX_NUM_GENERATED_CASES", "10"))
+# jtu.sample_product draws at most JAX_NUM_GENERATED_CASES cases from each product, with a
+# fixed seed. jax's default is 10; this port defaults to 4 (reduced: the grid's cost is XLA
+# compilation, one program per random kernel and shape, and jax's partitionable threefry
+# takes 1-3 CPU-s to compile at rank 3-4, so 10 per record costs ~45 CPU-s here against
+# ~20 for 4). JAX_NUM_GENERATED_CASES=10 gives jax's own sample, 1000 every combination.
+NUM_GENERATED_CASES = int(os.getenv("JAX_NUM_GENERATED_CASES", "4"))
 
 
 def _choice(n, m):
@@ -147,20 +154,13 @@ INITIALIZER_RECS = [
     ),
 ]
 
-_COMPLEX = pytest.mark.xfail(
-    reason="issue 10 item 7: complex dtypes for normal and the variance-scaling family are refused (TypeError)",
-    strict=False,
-)
-
 
 def _record_cases():
     """The (record, shape, dtype) cases jtu.sample_product_testcases draws for each record."""
     for i, rec in enumerate(INITIALIZER_RECS):
         for case in sample_product_testcases([dict(rec=rec)], shape=rec.shapes, dtype=rec.dtypes):
             shape, dtype = case["shape"], case["dtype"]
-            marks = [_COMPLEX] if np.issubdtype(dtype, np.complexfloating) else []
-            case_id = f"{rec.name}{i}-{shape}-{np.dtype(dtype).name}"
-            yield pytest.param(rec, shape, dtype, id=case_id, marks=marks)
+            yield pytest.param(rec, shape, dtype, id=f"{rec.name}{i}-{shape}-{np.dtype(dtype).name}")
 
 
 RECORD_CASES = list(_record_cases())
@@ -242,11 +242,9 @@ def test_variance_scaling_error():
     initializer = nn.initializers.variance_scaling(scale=1.0, mode="fan_avg", distribution="truncated_normal")
 
     # jax: "Can't compute input and output sizes of a 1-dimensional weights tensor with
-    # default in_axis. Must be at least 2D or specify in_axis explicitly."; the same
-    # statement in jaxinit's words:
-    with pytest.raises(
-        ValueError, match=r"shape \(5,\) has no input axis at the default in_axis=-2.*at least 2 dimensions.*in_axis"
-    ):
+    # default in_axis. Must be at least 2D or specify in_axis explicitly."; jaxinit words it
+    # differently, so only the ValueError naming the shape and in_axis is checked
+    with pytest.raises(ValueError, match=r"(?s)\(5,\).*in_axis"):
         initializer(rng, shape)
 
 
@@ -341,12 +339,7 @@ def pjit_results():
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-_OUT_SHARDING = pytest.mark.xfail(
-    reason="issue 10 item 5: out_sharding= is swallowed into **ctx and dropped (result not sharded)", strict=False
-)
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=_OUT_SHARDING) for name in PJIT_TESTS])
+@pytest.mark.parametrize("name", list(PJIT_TESTS))
 def test_pjit_out_sharding(pjit_results, name):
     if pjit_results[f"jax:{name}"] != "ok":  # the harness itself must reproduce jax's own result
         pytest.skip(f"jax's own initializer fails this check here: {pjit_results[f'jax:{name}']}")
