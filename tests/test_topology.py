@@ -106,6 +106,12 @@ assert (np.asarray(conn.in_degree()) == 10).all()
 assert T.with_weights(key, conn, ji.normal(), xy, block_size=64).weight.dtype == np.float64
 assert T.balanced_ei_network(key, 3, 400, 2, 0.1, 0.8, 1.0, 0.1)[1].weight.dtype == np.float64
 assert T.excitatory_inhibitory(key, 300, exc_weight=ji.normal(0.5, 0.1)).weight.dtype == np.float64
+small = T.random_topology(key, 10, n_syn=5)  # unweighted conversions use the default float
+assert small.to_dense().dtype == np.float64 and small.to_bcoo().data.dtype == np.float64
+assert small.to_bcsr().data.dtype == np.float64 and small.to_scipy().dtype == np.float64
+big = T.random_topology(key, 2, 1_073_741_823, n_syn=10_000)  # tall-thin pair spaces with x64 too
+pre, post = np.asarray(big.pre, np.int64), np.asarray(big.post, np.int64)
+assert pre.max() <= 1 and (np.diff(pre * 1_073_741_823 + post) > 0).all()
 print("ok")
 """
     assert run_with_x64(script) == "ok"

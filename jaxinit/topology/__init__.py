@@ -9,9 +9,16 @@ private module per family of rules, over one shared sampling core:
   :func:`fixed_outdegree`);
 * ``_spatial``: distance rules (:func:`distance_topology`);
 * ``_values``: values per synapse (:func:`synapse_values`, :func:`with_weights`,
-  :func:`synapse_distances`);
+  :func:`with_delays`, :func:`synapse_distances`);
 * ``_ei``: excitatory/inhibitory builders (:func:`excitatory_inhibitory`,
-  :func:`balanced_ei_network`).
+  :func:`balanced_ei_network`);
+* ``_checks`` and ``_memory``: argument checks and the memory guard.
+
+Sizes and synapse counts stay below 2³¹ (indices are int32) while the pair space may
+be far larger. Builders refuse, before any work, a request whose arrays would not fit:
+the limit is the environment variable ``JAXINIT_MEMORY_LIMIT`` when set (a size such
+as ``"16GB"``, or ``"off"``), else the device's ``bytes_limit`` (GPU, TPU), else the
+machine's physical memory.
 """
 
 from jaxinit.topology._connectivity import Connectivity as Connectivity
@@ -23,6 +30,7 @@ from jaxinit.topology._random import random_topology as random_topology
 from jaxinit.topology._spatial import distance_topology as distance_topology
 from jaxinit.topology._values import synapse_distances as synapse_distances
 from jaxinit.topology._values import synapse_values as synapse_values
+from jaxinit.topology._values import with_delays as with_delays
 from jaxinit.topology._values import with_weights as with_weights
 
 __all__ = [
@@ -35,5 +43,6 @@ __all__ = [
     "random_topology",
     "synapse_distances",
     "synapse_values",
+    "with_delays",
     "with_weights",
 ]

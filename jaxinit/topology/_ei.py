@@ -19,20 +19,60 @@ from jaxinit.topology._sampling import DEFAULT_BLOCK, check_ok, sample_pairs
 from jaxinit.topology._values import synapse_values
 
 
-def _weight_init(name: str, param: str, value: Any) -> Initializer:
-    """An initializer as given, or one that fills with a number or Quantity."""
-    if callable(value):
-        return value
-    unit = None
-    if _core.is_quantity(value):
-        unit, value = value.unit, value.mantissa
-    _core.validate(name, {param: value}, {param: _core.REAL})
+class _Default(float):
+    """A weight left at its default (1.0): it takes the unit of the other weight."""
 
+    __slots__ = ()
+
+
+_DEFAULT_WEIGHT = _Default(1.0)
+
+
+def _constant(value: Any, unit: Any) -> Initializer:
     def constant(key, shape, dtype=None, **ctx):
         dtype = jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
         return _core.attach_unit(jnp.full(shape, value, dtype), unit)
 
     return constant
+
+
+def _weight_inits(name: str, weights: dict[str, Any]) -> list[Initializer]:
+    """Initializers for the weights given as initializers, numbers or Quantities, with their
+    units checked before any sampling: all in units of one dimension or none (a weight left
+    at its default takes the unit of the other). A plain function's unit is only known from
+    its values, so it is checked after drawing."""
+    declared = {}
+    for param, value in weights.items():
+        if callable(value):
+            declared[param] = _core.unit_of(value)
+            continue
+        declared[param] = value.unit if _core.is_quantity(value) else None
+        _core.validate(name, {param: value.mantissa if _core.is_quantity(value) else value}, {param: _core.REAL})
+    given = [param for param, unit in declared.items() if unit is not None]
+    inits = []
+    for param, value in weights.items():
+        if given and declared[param] is None and isinstance(value, _core.Base):
+            raise ValueError(
+                f"{name}: {param} is unit-free ({value!r}) but {given[0]} is in {declared[given[0]]}; give "
+                f"{param} in units too"
+            )
+        if given and declared[param] is None and not callable(value):
+            if not isinstance(value, _Default):
+                raise ValueError(
+                    f"{name}: {param} is a plain number ({value!r}) but {given[0]} is in {declared[given[0]]}; "
+                    f"give {param} in units too (for example in {declared[given[0]]})"
+                )
+            value, declared[param] = value * _core.attach_unit(1.0, declared[given[0]]), declared[given[0]]
+        if given and declared[param] is not None:
+            from jaxinit import units
+
+            units.to_plain(name, param, _core.attach_unit(1.0, declared[param]), declared[given[0]])
+        if callable(value):
+            inits.append(value)
+        else:
+            unit = value.unit if _core.is_quantity(value) else None
+            inits.append(_constant(value.mantissa if unit is not None else value, unit))
+    return inits
 
 
 def _one_unit(name: str, values: list[Any], labels: list[str]) -> tuple[list[Any], Any]:
@@ -67,8 +107,8 @@ def excitatory_inhibitory(
     exc_ratio: float = 0.8,
     p_exc: float = 0.1,
     p_inh: float = 0.2,
-    exc_weight: Initializer | Any = 1.0,
-    inh_weight: Initializer | Any = 1.0,
+    exc_weight: Initializer | Any = _DEFAULT_WEIGHT,
+    inh_weight: Initializer | Any = _DEFAULT_WEIGHT,
     allow_autapse: bool = False,
     *,
     positions: ArrayLike | None = None,
@@ -91,9 +131,10 @@ def excitatory_inhibitory(
       exc_ratio: fraction of excitatory neurons, in [0, 1] (concrete: it sets sizes).
       p_exc: connection probability of excitatory neurons, in [0, 1] (concrete).
       p_inh: connection probability of inhibitory neurons, in [0, 1] (concrete).
-      exc_weight: initializer, number or Quantity for excitatory weights.
-      inh_weight: initializer, number or Quantity for inhibitory weights (in units of
-        the same dimension when ``exc_weight`` has units).
+      exc_weight: initializer, number or Quantity for excitatory weights (default 1.0).
+      inh_weight: initializer, number or Quantity for inhibitory weights (default 1.0).
+        Both in units of one dimension, or neither; one left at its default takes
+        the unit of the other (``exc_weight=1.0 * u.nS`` alone gives ``±1 nS``).
       allow_autapse: allow ``pre == post``.
       positions: ``(n, dim)`` coordinates, so that weight initializers see each
         synapse's ``distances``; or ``None``.
@@ -123,7 +164,7 @@ def excitatory_inhibitory(
     for param, value in rates.items():
         check_concrete(name, param, value, "the number of excitatory neurons" if param == "exc_ratio" else "a count")
     _core.validate(name, rates, dict.fromkeys(rates, _core.PROBABILITY))
-    inits = [_weight_init(name, "exc_weight", exc_weight), _weight_init(name, "inh_weight", inh_weight)]
+    inits = _weight_inits(name, {"exc_weight": exc_weight, "inh_weight": inh_weight})
     n_exc = round(exc_ratio * n)
     n_cols = n - 1 if not allow_autapse else n
     counts = [round(p_exc * n_exc * n_cols), round(p_inh * (n - n_exc) * n_cols)]

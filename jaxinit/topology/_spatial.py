@@ -133,8 +133,15 @@ def join_callable(leaves: tuple[Any, ...], static: Any) -> Callable[..., Any]:
 # --- distance_topology --------------------------------------------------------------------
 
 
-def _candidate_bytes(n_pre: int, dim: int) -> int:
+def candidate_bytes(n_pre: int, dim: int) -> int:
+    """Bytes one post neuron's candidates take at the peak of a chunk."""
     return n_pre * (_BYTES_PER_CANDIDATE + _BYTES_PER_CANDIDATE_AXIS * dim)
+
+
+def default_chunk(n_pre: int, dim: int) -> int:
+    """The largest power of two up to 256 whose candidates fit in ``_CHUNK_BYTES``."""
+    fits = _CHUNK_BYTES // max(candidate_bytes(n_pre, dim), 1)
+    return 1 << max(0, min(8, fits.bit_length() - 1))
 
 
 def distance_topology(
@@ -206,10 +213,9 @@ def distance_topology(
     limit = n_pre - 1 if skip_diagonal else n_pre
     if k > limit:
         raise ValueError(f"{name}: k must be <= {limit} (the candidate pre neurons per post neuron), got {k}")
-    per_post = _candidate_bytes(n_pre, pre_pos.shape[1])
-    if chunk is None:
-        chunk = 1 << max(0, min(8, (_CHUNK_BYTES // max(per_post, 1)).bit_length() - 1))
-    chunk = min(check_size(name, "chunk", chunk, 1), max(n_post, 1))
+    per_post = candidate_bytes(n_pre, pre_pos.shape[1])
+    chunk = default_chunk(n_pre, pre_pos.shape[1]) if chunk is None else check_size(name, "chunk", chunk, 1)
+    chunk = min(chunk, max(n_post, 1))
     block = check_size(name, "block_size", block_size, 1)
     check_memory(
         name,
