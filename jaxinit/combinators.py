@@ -72,8 +72,10 @@ def _check_initializer(name: str, param: str, init: Any) -> None:
 
 
 def _check_initializers(name: str, param: str, inits: Sequence[Any]) -> tuple[Initializer, ...]:
-    if isinstance(inits, (str, bytes)) or not isinstance(inits, Sequence) or len(inits) == 0:
+    if isinstance(inits, (str, bytes)) or not isinstance(inits, Sequence):
         raise TypeError(f"{name}: {param} must be a non-empty sequence of initializers, got {inits!r}")
+    if len(inits) == 0:
+        raise ValueError(f"{name}: {param} must be a non-empty sequence of initializers, got an empty one")
     for i, init in enumerate(inits):
         _check_initializer(name, f"{param}[{i}]", init)
     return tuple(inits)
@@ -181,7 +183,8 @@ def mixture(components: Sequence[Initializer], weights: ArrayLike | None = None)
       An initializer ``init(key, shape, dtype=None, **ctx)``.
 
     Raises:
-      TypeError: ``components`` is not a non-empty sequence of initializers.
+      TypeError: ``components`` is not a sequence of initializers.
+      ValueError: ``components`` is empty.
       ValueError: ``weights`` has the wrong length, a negative entry or a zero sum, or
         the components' units disagree.
 
@@ -389,7 +392,12 @@ def clip(init: Initializer, low: ArrayLike | None = None, high: ArrayLike | None
 
 
 def _transform(key, shape, dtype, ctx, *, init, fn):
-    return fn(_core.draw("transform", "init", init, key, shape, dtype, ctx))
+    x = _core.draw("transform", "init", init, key, shape, dtype, ctx)
+    unit = _core.unit_of(init)
+    if unit is None:
+        return fn(x)
+    # fn sees the values as the user does, in their unit, and must keep their dimension
+    return _in_unit("transform", "fn(values)", fn(_core.attach_unit(x, unit)), unit)
 
 
 def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> Initializer:
@@ -398,7 +406,9 @@ def transform(init: Initializer, fn: Callable[[jax.Array], jax.Array]) -> Initia
     Args:
       init: the initializer whose values are transformed.
       fn: an elementwise function (pass a module-level function, not a lambda, if
-        the initializer must be picklable).
+        the initializer must be picklable). When ``init`` has units, ``fn`` receives
+        the Quantity (``lambda x: u.math.maximum(x, 1.0 * u.nS)`` works) and must
+        return values of the same dimension.
 
     Returns:
       An initializer ``init(key, shape, dtype=None, **ctx)``.

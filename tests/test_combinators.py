@@ -346,7 +346,7 @@ def test_five_cell_type_cortical_microcircuit_in_one_call():
 # --- errors at construction -----------------------------------------------------------------
 
 BAD = [
-    (lambda: ji.mixture([]), TypeError, "mixture: components must be a non-empty sequence of initializers"),
+    (lambda: ji.mixture([]), ValueError, "mixture: components must be a non-empty sequence of initializers"),
     (lambda: ji.mixture(ji.normal()), TypeError, "mixture: components must be a non-empty sequence"),
     (lambda: ji.mixture([ji.normal(), 3.0]), TypeError, r"mixture: components\[1\] must be an initializer"),
     (lambda: ji.mixture([ji.normal()], weights=[1.0, 2.0]), ValueError, r"one entry per component \(1\)"),
@@ -364,7 +364,7 @@ BAD = [
     (lambda: ji.clip(ji.normal(), low=1.0, high=0.0), ValueError, "clip: low must be < high"),
     (lambda: ji.clip(ji.normal(1 * u.nS, 1 * u.nS), low=0 * u.mV), ValueError, "low is in mV"),
     (lambda: ji.transform(ji.normal(), 3.0), TypeError, "transform: fn must be a callable"),
-    (lambda: ji.add(), TypeError, "add: inits must be a non-empty sequence"),
+    (lambda: ji.add(), ValueError, "add: inits must be a non-empty sequence"),
     (lambda: ji.multiply(ji.normal(), None), TypeError, r"multiply: inits\[1\] must be an initializer"),
     (lambda: ji.modulate_by_distance(ji.ones, 3.0), TypeError, "profile must be a function of the distances"),
     (
