@@ -18,7 +18,7 @@
 # constant, a constant Quantity, a normal draw) are jaxinit's constant and normal.
 # Sample sizes are the peer's. Before the issue-10 fixes (at 234d179) four more cases failed:
 # the three truncated_normal(std=0) cases (item 9) and BimodalProfile's default centres
-# (item 8); they pass from c3017b7.
+# (item 8); they pass at a683460.
 """braintools' own `init` tests, run against jaxinit (issue 10, "Tests and evidence")."""
 
 import brainunit as u
