@@ -18,7 +18,8 @@
 # constant, a constant Quantity, a normal draw) are jaxinit's constant and normal.
 # Sample sizes are the peer's. Before the issue-10 fixes (at 234d179) four more cases failed:
 # the three truncated_normal(std=0) cases (item 9) and BimodalProfile's default centres
-# (item 8); they pass at a683460.
+# (item 8); they pass at a683460. The unit-aware transforms (pipe/compose with a Quantity
+# function) and mixture([]) raising ValueError pass from fd1f0fd.
 """braintools' own `init` tests, run against jaxinit (issue 10, "Tests and evidence")."""
 
 import brainunit as u
@@ -87,21 +88,9 @@ SHIM_ONLY = pytest.mark.skip(
 
 # --- where jaxinit fails a peer test -------------------------------------------------------------
 
-IDENTITY_1D = pytest.mark.xfail(
-    reason="not an issue-10 item (a design choice to confirm): jaxinit.identity refuses a 1-D shape (ValueError: "
-    "needs at least 2 dimensions); braintools' Identity fills it with scale",
-    strict=False,
-)
-MIXTURE_EMPTY_TYPE = pytest.mark.xfail(
-    reason="not an issue-10 item: mixture([]) raises TypeError ('components ... non-empty sequence'); the peer "
-    "expects ValueError for an empty component list",
-    strict=False,
-)
-TRANSFORM_PLAIN = pytest.mark.xfail(
-    reason="not an issue-10 item (follows from item 19's 'compute on plain arrays, attach the unit once'): transform "
-    "hands fn the plain values of a Quantity initializer, so braintools' documented unit-aware transform "
-    "`lambda x: u.math.maximum(x, 1.0 * u.nS)` raises brainunit's TypeError",
-    strict=False,
+IDENTITY_1D = pytest.mark.skip(
+    reason="jaxinit.identity puts scale on the diagonal of the last two axes (DESIGN §2), so a 1-D shape, which "
+    "has no diagonal, is an error naming the rule; braintools' Identity fills it with scale"
 )
 MIXTURE_NORMALISES = pytest.mark.skip(
     reason="jaxinit's mixture normalises its weights by design (DESIGN §2); braintools requires them to sum to 1"
@@ -385,7 +374,6 @@ class TestPipeOperation:
         result = init(100, rng=rng)
         assert np.all(result >= 0.0)
 
-    @TRANSFORM_PLAIN
     def test_pipe_with_quantity_function(self):
         rng = np.random.default_rng(42)
         init = QuantityInit(2.0 * u.nS) | (lambda x: u.math.maximum(x, 1.0 * u.nS))
@@ -423,7 +411,6 @@ class TestComposeClass:
         result = init(100, rng=rng)
         assert np.all(result >= 0.0)
 
-    @TRANSFORM_PLAIN
     def test_compose_with_quantities(self):
         rng = np.random.default_rng(42)
         init = Compose(QuantityInit(2.0 * u.nS), lambda x: u.math.maximum(x, 1.0 * u.nS), lambda x: x * 2.0)
@@ -1741,7 +1728,6 @@ class TestMixtureValidation:
     def setup_method(self):
         self.rng = np.random.default_rng(0)
 
-    @MIXTURE_EMPTY_TYPE
     def test_empty_distributions_raises(self):
         with pytest.raises(ValueError):
             Mixture(distributions=[])

@@ -1,0 +1,88 @@
+"""The registry of topology builders: every public rule with example arguments.
+
+Contract tests iterate over ``BUILDERS``. A case says what the rule promises
+(distinct pairs, autapses, an exact count), so the checks live in one place and every
+new rule gets them by being added here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit import profiles
+from jaxinit import topology as T
+
+
+@dataclasses.dataclass(frozen=True)
+class Builder:
+    id: str
+    build: Callable  # build(key, n) -> Connectivity, for a size n
+    sizes: tuple = (40, 57)  # two sizes, for the size checks
+    nnz: Callable | None = None  # the exact synapse count for size n, when the rule fixes it
+    recurrent: bool = True  # pre and post are one population: no autapses
+    distinct: bool = True  # no repeated (pre, post) pair
+    vmap: bool = True  # runs under jax.vmap over keys
+    empty: Callable | None = None  # build(key) of an empty request
+
+
+def _positions(n):
+    """``n`` points of a unit square lattice (fixed, so builds differ only by key)."""
+    side = int(np.ceil(np.sqrt(n)))
+    grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)
+    return jnp.asarray(grid[:n], jnp.float32)
+
+
+BUILDERS = [
+    Builder(
+        "random_topology",
+        lambda key, n: T.random_topology(key, n, p=0.1),
+        nnz=lambda n: round(0.1 * n * (n - 1)),
+        empty=lambda key: T.random_topology(key, 10, n_syn=0),
+    ),
+    Builder(
+        "random_topology-bipartite",
+        lambda key, n: T.random_topology(key, n, n + 3, n_syn=3 * n),
+        nnz=lambda n: 3 * n,
+        recurrent=False,
+        empty=lambda key: T.random_topology(key, 0, 5, n_syn=0),
+    ),
+    Builder(
+        "random_topology-sparse-draws",
+        lambda key, n: T.random_topology(key, n * 1000, n * 1000, n_syn=n),
+        nnz=lambda n: n,
+        recurrent=False,
+    ),
+    Builder(
+        "fixed_indegree",
+        lambda key, n: T.fixed_indegree(key, n, None, 5),
+        nnz=lambda n: 5 * n,
+        empty=lambda key: T.fixed_indegree(key, 10, 0, 3),
+    ),
+    Builder(
+        "fixed_outdegree",
+        lambda key, n: T.fixed_outdegree(key, n, None, 4),
+        nnz=lambda n: 4 * n,
+        empty=lambda key: T.fixed_outdegree(key, 0, 10, 3),
+    ),
+    Builder(
+        "fixed_indegree-bipartite-dense",
+        lambda key, n: T.fixed_indegree(key, n, n + 1, n - 2),
+        nnz=lambda n: (n + 1) * (n - 2),
+        recurrent=False,
+    ),
+    Builder(
+        "distance_topology",
+        lambda key, n: T.distance_topology(key, _positions(n), profile=profiles.gaussian(3.0), k=4),
+        nnz=lambda n: 4 * n,
+    ),
+    Builder(
+        "excitatory_inhibitory",
+        lambda key, n: T.excitatory_inhibitory(key, n, p_exc=0.1, p_inh=0.2),
+        sizes=(50, 60),
+        nnz=lambda n: round(0.1 * round(0.8 * n) * (n - 1)) + round(0.2 * (n - round(0.8 * n)) * (n - 1)),
+    ),
+]
