@@ -7,23 +7,27 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
 from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
+from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
+    capacity_for,
     check_ok,
     distinct_per_row,
     fill,
     sample_pairs,
     to_pre_major,
+    trim,
 )
 
 
-def _syn_count(name: str, allowed: int, n_syn: Any, p: Any) -> int:
+def _syn_count(name: str, allowed: int, n_syn: Any, p: Any, multapses: bool = False) -> int:
     if (n_syn is None) == (p is None):
         raise ValueError(f"{name}: give exactly one of n_syn (a count) or p (a probability)")
     if p is not None:
@@ -31,6 +35,10 @@ def _syn_count(name: str, allowed: int, n_syn: Any, p: Any) -> int:
         _core.validate(name, {"p": p}, {"p": _core.PROBABILITY})
         return check_count(name, round(float(p) * allowed))
     n_syn = check_size(name, "n_syn", n_syn)
+    if multapses:
+        if n_syn > 0 and allowed == 0:
+            raise ValueError(f"{name}: n_syn={n_syn:,} synapses were asked for but there is no allowed pair")
+        return n_syn
     if n_syn > allowed:
         raise ValueError(f"{name}: n_syn must be <= the {allowed:,} allowed pairs, got {n_syn:,}")
     return n_syn
@@ -44,9 +52,20 @@ def random_topology(
     n_syn: int | None = None,
     p: float | None = None,
     allow_autapse: bool = False,
+    multapses: bool = False,
     block_size: int = DEFAULT_BLOCK,
 ) -> Connectivity:
     """Exactly ``n_syn`` distinct synapses, uniform over all allowed pairs.
+
+    Exact for every shape of pair space, including far more than 2³¹ pairs with x64
+    off (sizes below 2³¹ each). Memory: about 9 B per synapse at the peak.
+
+    With ``multapses=True``, ``n_syn`` independent uniform pairs instead (with
+    replacement: NEST's ``fixed_total_number`` with ``allow_multapses``), so ``n_syn``
+    may exceed the number of allowed pairs; a repeated pair is a multapse, adjacent in
+    the sorted order. That draw runs in one compiled program per capacity class of
+    ``n_syn`` (sizes traced, see :func:`~jaxinit.topology._sampling.capacity_for`); about
+    12 bytes per padded slot while building.
 
     Args:
       key: a PRNG key.
@@ -56,6 +75,7 @@ def random_topology(
       n_syn: the number of synapses; or give
       p: the connection probability: ``n_syn = round(p · allowed pairs)``.
       allow_autapse: allow ``pre == post`` in a recurrent population.
+      multapses: draw with replacement (repeated pairs allowed).
       block_size: elements drawn at once in the block-wise passes (bounds the
         temporaries; the law of the result does not depend on it, its bits do).
 
@@ -65,7 +85,8 @@ def random_topology(
     Raises:
       TypeError: sizes that are not ints, or a traced ``p``.
       ValueError: sizes outside ``[0, 2**31)``, both or neither of ``n_syn``/``p``,
-        ``p`` outside [0, 1], or ``n_syn`` above the number of allowed pairs.
+        ``p`` outside [0, 1], or ``n_syn`` above the number of allowed pairs (without
+        multapses; with them, any ``n_syn`` when there is an allowed pair).
       MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
@@ -73,6 +94,9 @@ def random_topology(
       >>> conn = random_topology(jax.random.key(0), 1000, p=0.1)
       >>> conn.nnz, bool((conn.pre != conn.post).all())
       (99900, True)
+      >>> conn = random_topology(jax.random.key(0), 3, 2, n_syn=10, multapses=True)
+      >>> conn.nnz, int(conn.to_dense().sum())
+      (10, 10)
     """
     name = "random_topology"
     n_pre = check_size(name, "n_pre", n_pre)
@@ -82,15 +106,23 @@ def random_topology(
     skip_diagonal = recurrent and not allow_autapse
     n_cols = n_post - 1 if skip_diagonal else n_post
     allowed = n_pre * max(n_cols, 0)
-    k = _syn_count(name, allowed, n_syn, p)
-    check_memory(name, k)
+    k = _syn_count(name, allowed, n_syn, p, multapses)
     key = _core.check_key(name, key)
+    if multapses:
+        if k == 0:
+            return empty(n_pre, n_post)
+        capacity = capacity_for(k)
+        check_memory(name, capacity, "fixed_outdegree")
+        sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(k))
+        pre, post = trim(multapse_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal), k)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+    check_memory(name, k)
     pre, post, ok = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)
     check_ok(name, ok)
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
 
 
-def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post):
+def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post, multapses=False):
     n_pre = check_size(name, "n_pre", n_pre)
     recurrent = n_post is None
     n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
@@ -100,6 +132,19 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
     n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
     n_choices = n_partners - 1 if skip_diagonal else n_partners
     partner = "n_pre" if by_post else "n_post"
+    if multapses:
+        if k > 0 and n_rows > 0 and n_choices == 0:
+            raise ValueError(f"{name}: k={k} partners were asked for but there is no allowed partner")
+        nnz = check_count(name, n_rows * k)
+        key = _core.check_key(name, key)
+        if nnz == 0:
+            return empty(n_pre, n_post)
+        capacity = capacity_for(nnz)
+        check_memory(name, capacity, "fixed_outdegree")
+        sizes = (np.int32(n_choices), np.int32(k), np.int32(nnz))
+        arrays = multapse_degree_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, by_post=by_post)
+        pre, post = trim(arrays, nnz)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
     if k > n_choices:
         rule = f"{partner} - 1 = {n_choices} (no autapses)" if skip_diagonal else f"{partner} = {n_choices}"
         raise ValueError(f"{name}: k must be <= {rule}, got {k}")
@@ -134,10 +179,13 @@ def fixed_indegree(
     n_post: int | None,
     k: int,
     allow_autapse: bool = False,
+    multapses: bool = False,
     *,
     block_size: int = DEFAULT_BLOCK,
 ) -> Connectivity:
     """Every post neuron receives exactly ``k`` synapses from distinct pre neurons, uniformly.
+
+    Memory: about 14 B per synapse at the peak (the counting sort into (pre, post) order).
 
     Args:
       key: a PRNG key.
@@ -145,6 +193,8 @@ def fixed_indegree(
       n_post: number of postsynaptic neurons, or ``None`` for a recurrent population.
       k: the in-degree, ``<= n_pre`` (``<= n_pre - 1`` without autapses).
       allow_autapse: allow ``pre == post`` in a recurrent population.
+      multapses: draw the ``k`` partners with replacement (then any ``k`` is allowed, and
+        the draw runs in one compiled program per capacity class of ``n · k``).
       block_size: synapses drawn and sorted at once (bounds the temporaries).
 
     Returns:
@@ -161,7 +211,9 @@ def fixed_indegree(
       >>> conn.in_degree().tolist() == [5] * 20
       True
     """
-    return _fixed_degree("fixed_indegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=True)
+    return _fixed_degree(
+        "fixed_indegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=True, multapses=multapses
+    )
 
 
 def fixed_outdegree(
@@ -170,10 +222,13 @@ def fixed_outdegree(
     n_post: int | None,
     k: int,
     allow_autapse: bool = False,
+    multapses: bool = False,
     *,
     block_size: int = DEFAULT_BLOCK,
 ) -> Connectivity:
     """Every pre neuron makes exactly ``k`` synapses onto distinct post neurons, uniformly.
+
+    Memory: about 9 B per synapse at the peak.
 
     Args:
       key: a PRNG key.
@@ -181,6 +236,8 @@ def fixed_outdegree(
       n_post: number of postsynaptic neurons, or ``None`` for a recurrent population.
       k: the out-degree, ``<= n_post`` (``<= n_pre - 1`` without autapses).
       allow_autapse: allow ``pre == post`` in a recurrent population.
+      multapses: draw the ``k`` partners with replacement (then any ``k`` is allowed, and
+        the draw runs in one compiled program per capacity class of ``n · k``).
       block_size: synapses drawn at once (bounds the temporaries).
 
     Returns:
@@ -197,4 +254,6 @@ def fixed_outdegree(
       >>> conn.out_degree().tolist() == [3] * 20
       True
     """
-    return _fixed_degree("fixed_outdegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=False)
+    return _fixed_degree(
+        "fixed_outdegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=False, multapses=multapses
+    )

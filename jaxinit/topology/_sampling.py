@@ -30,6 +30,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 # elements drawn or computed at once in the large passes: bounds their temporaries
@@ -109,6 +110,9 @@ def _bounded_while(cond, body, state):
 
     _, state = lax.while_loop(lambda c: cond(c[1]) & (c[0] < MAX_ROUNDS), bounded_body, (jnp.int32(0), state))
     return state
+
+
+bounded_while = _bounded_while
 
 
 def check_ok(name: str, ok: Any) -> None:
@@ -242,23 +246,59 @@ class _Candidates:
     def position(self, starts, b, offset):
         """Rows and columns of block ``b``'s candidates at ``offset`` (from :meth:`sums`)."""
         row_start, col_start = starts
+        if self.n_cols <= 2**30 and self.n_rows + 2**31 // self.n_cols < 2**31:
+            # col_start + offset < 2**31 and the rows it adds cannot overflow: plain sums (faster)
+            col = col_start[b] + offset - 1
+            return row_start[b] + col // self.n_cols, col % self.n_cols
         return _advance(row_start[b], col_start[b], offset - 1, self.n_rows, self.n_cols)
+
+
+def _distinct_sorted(key, n, m, size):
+    """``m`` distinct values uniform in ``[0, n)`` (``m <= size``, ``2 m <= n``; both may be
+    traced), sorted into a ``(size,)`` array padded with int32 max; and whether they are
+    distinct. Independent draws whose repeats are redrawn (exchangeable, hence a uniform
+    subset); a draw repeats with probability ``<= 1/2``, so the rounds stay few."""
+    valid = jnp.arange(size, dtype=jnp.int32) < m
+    n = jnp.maximum(n, 1)
+
+    def sort_and_mark(values):
+        values = jnp.sort(jnp.where(valid, values, _INT32_MAX))
+        repeated = jnp.concatenate([jnp.zeros(1, bool), values[1:] == values[:-1]]) if size else valid
+        return values, repeated & valid
+
+    def redraw(state):
+        key, values, repeated = state
+        key, key_new = jax.random.split(key)
+        fresh = jax.random.randint(key_new, (size,), 0, n, dtype=jnp.int32)
+        return (key, *sort_and_mark(jnp.where(repeated, fresh, values)))
+
+    key, key_first = jax.random.split(key)
+    first = jax.random.randint(key_first, (size,), 0, n, dtype=jnp.int32)
+    _, values, repeated = _bounded_while(lambda s: jnp.any(s[2]), redraw, (key, *sort_and_mark(first)))
+    return values, ~jnp.any(repeated)
+
+
+distinct_sorted = _distinct_sorted
 
 
 def _choose_removals(key, count, k, spare):
     """``count - k`` distinct indices in ``[0, count)``, uniformly, as a sorted ``(spare,)``
-    array padded with int32 max; and whether the draw succeeded."""
+    array padded with int32 max (``count - k < spare``); and whether the draw succeeded.
+
+    When the surplus is at most half the candidates it is drawn directly; otherwise the
+    ``k < count / 2`` kept indices are drawn and the surplus is their complement (the
+    complement of a uniform subset is uniform): either way each draw repeats with
+    probability ``<= 1/2``.
+    """
     surplus = count - k
-    key_draw, key_order = jax.random.split(key)
-    draws = jax.random.randint(key_draw, (spare,), 0, jnp.maximum(count, 1), dtype=jnp.int32)
-    draws = jnp.sort(draws)
-    distinct = jnp.concatenate([jnp.ones(1, bool), draws[1:] != draws[:-1]]) if spare else jnp.ones(0, bool)
-    # among the distinct values, keep a uniformly random `surplus` of them
-    scores = jnp.where(distinct, jax.random.uniform(key_order, (spare,)), 2.0)
-    _, chosen = lax.sort((scores, draws), num_keys=1)
-    keep = jnp.arange(spare, dtype=jnp.int32) < surplus
-    removed = jnp.sort(jnp.where(keep, chosen, _INT32_MAX))
-    return removed, jnp.sum(distinct, dtype=jnp.int32) >= surplus
+    direct = 2 * surplus <= count
+    chosen, ok = _distinct_sorted(key, count, jnp.where(direct, surplus, k), spare)
+    # the j-th index not chosen is j + #{q : chosen[q] - q <= j} (chosen - q is non-decreasing)
+    j = jnp.arange(spare, dtype=jnp.int32)
+    shifted = jnp.where(j < k, chosen - j, _INT32_MAX)
+    complement = j + jnp.searchsorted(shifted, j, side="right").astype(jnp.int32)
+    removed = jnp.where(direct, chosen, jnp.where(j < surplus, complement, _INT32_MAX))
+    return removed, ok
 
 
 def _kept_positions(candidates, starts, removed, count, k):
@@ -392,3 +432,53 @@ def distinct_per_row(key, n_rows, n_choices, k):
     # each round a repeat stays with probability <= 1/2 (2k <= n_choices): the bound is never reached
     _, values, _ = _bounded_while(lambda s: jnp.any(s[2]), redraw, (key, *sort_and_mark(first)))
     return values
+
+
+# --- size-generic kernels: static capacities, traced sizes ------------------------------------
+
+# the smallest capacity: below it, padding costs less than a compilation
+MIN_CAPACITY = 1 << 10
+# above this count, capacities are exact (a power of two past 2**30 would not fit int32 indices)
+_MAX_POW2_CAPACITY = 1 << 30
+
+
+def capacity_for(nnz: int) -> int:
+    """The static length of a size-generic kernel's output for ``nnz`` synapses: the next
+    power of two ``>= nnz``, at least :data:`MIN_CAPACITY` (exactly ``nnz`` past 2**30).
+
+    Every request in one capacity class runs the same compiled program (its sizes and
+    counts enter as traced int32 scalars); the padding costs at most 2x the output.
+    """
+    if nnz > _MAX_POW2_CAPACITY:
+        return nnz
+    return max(MIN_CAPACITY, 1 << max(nnz - 1, 0).bit_length())
+
+
+def trim(arrays: tuple[jax.Array, ...], nnz: int) -> tuple[jax.Array, ...]:
+    """The first ``nnz`` entries of each padded kernel output, without compiling a program
+    per length.
+
+    A slice ``x[:nnz]`` (and even ``jnp.asarray`` of a NumPy array, which stages an
+    identity program per shape) would be one more XLA compilation for every
+    ``(capacity, nnz)``. On CPU the arrays are sliced as NumPy views of their buffers and
+    handed back with ``jax.device_put``, which compiles nothing; the result may share the
+    padded buffer (at most twice the output, see :func:`capacity_for`) rather than copy it.
+    Elsewhere (GPU, TPU), where a NumPy view would be a round trip through the host, and
+    under tracing (``nnz`` is static, so the slice is part of the caller's program),
+    ``x[:nnz]`` is used: a small slice program per length.
+    """
+    if any(isinstance(x, jax.core.Tracer) for x in arrays):
+        return tuple(x[:nnz] for x in arrays)
+    if all(x.shape[0] == nnz for x in arrays):
+        return tuple(arrays)
+    if all(device.platform == "cpu" for x in arrays for device in x.devices()):
+        return tuple(jax.device_put(np.asarray(x)[:nnz]) for x in arrays)
+    return tuple(x[:nnz] for x in arrays)
+
+
+def sort_valid_pairs(rows: jax.Array, cols: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(rows, cols)`` sorted by ``(row, col)`` with the invalid slots (padding) moved to the
+    end: they become the sentinel pair ``(int32 max, int32 max)``, which sorts last."""
+    rows = jnp.where(valid, rows, _INT32_MAX)
+    cols = jnp.where(valid, cols, _INT32_MAX)
+    return lax.sort((rows, cols), num_keys=2)

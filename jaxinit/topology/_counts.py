@@ -1,0 +1,329 @@
+"""Count rules: deterministic wiring, a pairwise Bernoulli law, and draws with replacement.
+
+The kernels here are *size-generic*: sizes and synapse counts enter the compiled program
+as traced int32 scalars, and the outputs have a static capacity
+(:func:`~jaxinit.topology._sampling.capacity_for`: the next power of two, at least 1024).
+Slots past the requested count are padding, sorted to the end as a sentinel pair and cut
+off by :func:`~jaxinit.topology._sampling.trim` outside the kernel, so one compiled
+program serves every size of a rule within a capacity class and padding never leaks.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from jaxinit import _core
+from jaxinit.topology._checks import INDEX_LIMIT, check_concrete, check_count, check_size
+from jaxinit.topology._connectivity import Connectivity, empty
+from jaxinit.topology._memory import check_memory
+from jaxinit.topology._sampling import (
+    DEFAULT_BLOCK,
+    bounded_while,
+    capacity_for,
+    check_ok,
+    distinct_sorted,
+    sample_pairs,
+    sort_valid_pairs,
+    trim,
+)
+
+# pair spaces up to this size are subsets of linear indices, one program per capacity class
+# of the pair space; larger ones draw distinct pairs directly (one program per capacity class
+# of the count) up to this density, and denser requests use the exact k-subset sampler
+_SMALL_SPACE = 1 << 16
+_DRAWS_MAX_DENSITY = 1 / 64
+
+
+def _population(name: str, n_pre: Any, n_post: Any, allow_autapse: bool) -> tuple[int, int, bool, int]:
+    """``(n_pre, n_post, skip_diagonal, n_cols)``: ``n_cols`` allowed posts per pre."""
+    n_pre = check_size(name, "n_pre", n_pre)
+    recurrent = n_post is None
+    n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
+    skip_diagonal = recurrent and not allow_autapse
+    return n_pre, n_post, skip_diagonal, max(n_post - 1, 0) if skip_diagonal else n_post
+
+
+def _skip(owners: jax.Array, partners: jax.Array, valid: jax.Array) -> jax.Array:
+    """Partner ``j`` of owner ``i`` in a population without autapses: ``j + (j >= i)``."""
+    return jnp.where(valid & (partners >= owners), partners + 1, partners)
+
+
+# --- kernels (traced sizes, static capacity) ----------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
+def _all_pairs(n_cols, nnz, *, capacity, skip_diagonal):
+    i = jnp.arange(capacity, dtype=jnp.int32)
+    n_cols = jnp.maximum(n_cols, 1)
+    pre, post = i // n_cols, i % n_cols
+    if skip_diagonal:
+        post = _skip(pre, post, i < nnz)
+    return pre, post
+
+
+@functools.partial(jax.jit, static_argnames=("capacity",))
+def _diagonal(*, capacity):
+    i = jnp.arange(capacity, dtype=jnp.int32)
+    return i, i
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
+def multapse_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal):
+    """``nnz`` independent uniform pairs of the ``n_rows x n_cols`` grid (with replacement),
+    sorted, padded to ``capacity`` with the sentinel pair. Sizes may be traced."""
+    key_row, key_col = jax.random.split(key)
+    rows = jax.random.randint(key_row, (capacity,), 0, n_rows, dtype=jnp.int32)
+    cols = jax.random.randint(key_col, (capacity,), 0, n_cols, dtype=jnp.int32)
+    valid = jnp.arange(capacity, dtype=jnp.int32) < nnz
+    if skip_diagonal:
+        cols = _skip(rows, cols, valid)
+    return sort_valid_pairs(rows, cols, valid)
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "by_post"))
+def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by_post):
+    """Owner ``i // k`` (a post neuron if ``by_post``, else a pre neuron) with ``k`` partners
+    drawn uniformly with replacement from ``n_choices``, for the first ``nnz`` slots; sorted
+    by ``(pre, post)``, padded to ``capacity``. Sizes may be traced."""
+    i = jnp.arange(capacity, dtype=jnp.int32)
+    owners = i // jnp.maximum(k, 1)
+    partners = jax.random.randint(key, (capacity,), 0, n_choices, dtype=jnp.int32)
+    valid = i < nnz
+    if skip_diagonal:
+        partners = _skip(owners, partners, valid)
+    pre, post = (partners, owners) if by_post else (owners, partners)
+    return sort_valid_pairs(pre, post, valid)
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
+def distinct_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal):
+    """``nnz`` distinct pairs, uniform over the ``n_rows x n_cols`` grid, sorted and padded to
+    ``capacity``; and whether they are distinct (the retries are bounded by
+    :data:`~jaxinit.topology._sampling.MAX_ROUNDS`). Independent uniform draws whose repeats
+    are redrawn until none is left (the draws are exchangeable, so the set is a uniform
+    ``nnz``-subset): for sparse requests, where few rounds are needed."""
+    valid = jnp.arange(capacity, dtype=jnp.int32) < nnz
+
+    def draw(key):
+        key_row, key_col = jax.random.split(key)
+        rows = jax.random.randint(key_row, (capacity,), 0, n_rows, dtype=jnp.int32)
+        return rows, jax.random.randint(key_col, (capacity,), 0, n_cols, dtype=jnp.int32)
+
+    def sort_and_mark(rows, cols):
+        # the valid pairs sort first, so `valid` also marks them after the sort
+        rows, cols = sort_valid_pairs(rows, cols, valid)
+        repeated = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+        return rows, cols, jnp.concatenate([jnp.zeros(1, bool), repeated]) & valid
+
+    def redraw(state):
+        key, rows, cols, repeated = state
+        key, key_new = jax.random.split(key)
+        new_rows, new_cols = draw(key_new)
+        return (key, *sort_and_mark(jnp.where(repeated, new_rows, rows), jnp.where(repeated, new_cols, cols)))
+
+    key, key_first = jax.random.split(key)
+    state = bounded_while(lambda s: jnp.any(s[3]), redraw, (key, *sort_and_mark(*draw(key_first))))
+    _, rows, cols, repeated = state
+    if skip_diagonal:
+        cols = _skip(rows, cols, valid)
+    return rows, cols, ~jnp.any(repeated)
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
+def small_subset(key, n_cols, allowed, nnz, *, capacity, skip_diagonal):
+    """A uniform ``nnz``-subset of the ``allowed = n_rows · n_cols <= capacity`` row-major
+    pairs, sorted, padded to ``capacity``; and whether the draw succeeded. The subset is
+    drawn directly when ``nnz <= allowed / 2``, else as the complement of a uniform
+    ``allowed - nnz``-subset; sizes may be traced."""
+    direct = 2 * nnz <= allowed
+    excluded = allowed - nnz
+    chosen, ok = distinct_sorted(key, allowed, jnp.where(direct, nnz, excluded), capacity)
+    j = jnp.arange(capacity, dtype=jnp.int32)
+    # the j-th index not chosen is j + #{q : chosen[q] - q <= j}
+    shifted = jnp.where(j < excluded, chosen - j, jnp.iinfo(jnp.int32).max)
+    complement = j + jnp.searchsorted(shifted, j, side="right").astype(jnp.int32)
+    valid = j < nnz
+    linear = jnp.where(valid, jnp.where(direct, chosen, complement), 0)
+    n_cols = jnp.maximum(n_cols, 1)
+    rows, cols = linear // n_cols, linear % n_cols
+    if skip_diagonal:
+        cols = _skip(rows, cols, valid)
+    return rows, cols, ok
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+def one_to_one(n: int) -> Connectivity:
+    """Neuron ``i`` onto neuron ``i``, for ``i < n``.
+
+    Memory: 8 bytes per synapse (two int32 indices), padded to the capacity class.
+
+    Args:
+      n: the number of neurons in each population.
+
+    Returns:
+      A :class:`Connectivity` of ``n`` synapses with ``n_pre = n_post = n``.
+
+    Raises:
+      TypeError: ``n`` not an int.
+      ValueError: ``n`` outside ``[0, 2**31)``.
+
+    Example:
+      >>> conn = one_to_one(4)
+      >>> conn.pre.tolist(), conn.post.tolist(), conn.pre.dtype
+      ([0, 1, 2, 3], [0, 1, 2, 3], dtype('int32'))
+    """
+    n = check_size("one_to_one", "n", n)
+    if n == 0:
+        return empty(0, 0)
+    pre, post = trim(_diagonal(capacity=capacity_for(n)), n)
+    return Connectivity(pre, post, n_pre=n, n_post=n)
+
+
+def all_to_all(n_pre: int, n_post: int | None = None, allow_autapse: bool = False) -> Connectivity:
+    """Every allowed pair, once.
+
+    Memory: 8 bytes per synapse, padded to the capacity class.
+
+    Args:
+      n_pre: number of presynaptic neurons.
+      n_post: number of postsynaptic neurons; ``None`` for one recurrent population (then
+        autapses ``pre == post`` are excluded unless ``allow_autapse``).
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+
+    Returns:
+      A :class:`Connectivity` of ``n_pre · n_post`` synapses (``n · (n - 1)`` without
+      autapses), sorted by ``(pre, post)``.
+
+    Raises:
+      TypeError: sizes that are not ints.
+      ValueError: sizes outside ``[0, 2**31)``, or more than ``2**31 - 1`` pairs.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
+
+    Example:
+      >>> conn = all_to_all(3)
+      >>> list(zip(conn.pre.tolist(), conn.post.tolist()))
+      [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
+    """
+    name = "all_to_all"
+    n_pre, n_post, skip_diagonal, n_cols = _population(name, n_pre, n_post, allow_autapse)
+    nnz = check_count(name, n_pre * n_cols)
+    capacity = capacity_for(nnz)
+    check_memory(name, capacity, "random_topology")
+    if nnz == 0:
+        return empty(n_pre, n_post)
+    arrays = _all_pairs(np.int32(n_cols), np.int32(nnz), capacity=capacity, skip_diagonal=skip_diagonal)
+    pre, post = trim(arrays, nnz)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+
+
+def binomial_count(key: jax.Array, n: int, p: float) -> int:
+    """An exact ``Binomial(n, p)`` draw for ``n`` up to ``2**63 - 1``, from a concrete key.
+
+    NumPy's generator (BTPE for large means, inversion for small ones; exact up to
+    float64 rounding) is seeded with 128 bits drawn from ``key``: JAX's own
+    ``jax.random.binomial`` computes in the float dtype, which with x64 off cannot even
+    represent counts past 2**24.
+    """
+    seed = np.asarray(jax.random.bits(key, (4,), jnp.uint32)).tolist()
+    return int(np.random.default_rng(seed).binomial(n, p))
+
+
+def pairwise_bernoulli(
+    key: ArrayLike,
+    n_pre: int,
+    n_post: int | None = None,
+    *,
+    p: float,
+    allow_autapse: bool = False,
+    block_size: int = DEFAULT_BLOCK,
+) -> Connectivity:
+    """Every allowed pair a synapse independently with probability ``p`` (NEST's
+    ``pairwise_bernoulli``, Brian2's ``p=``, braintools' ``Random``).
+
+    The synapse count ``K ~ Binomial(allowed pairs, p)`` is drawn first (exactly, for up
+    to ``(2**31 - 1)**2`` pairs), then a uniform ``K``-subset of the allowed pairs: given
+    its size, a Bernoulli subset is uniform, so this is exactly the Bernoulli law.
+
+    Because ``K`` sets the output's length, it is drawn eagerly from a concrete key. The
+    pairs are then drawn by programs compiled once per capacity class (sizes and ``K``
+    enter as traced values, see :func:`~jaxinit.topology._sampling.capacity_for`): over
+    at most 2**16 pairs, a subset of linear indices (or its complement past ``p = 1/2``);
+    beyond, independent draws with repeats redrawn while ``K`` is at most 1/64 of the
+    pairs. Denser requests over larger spaces use the exact ``K``-subset sampler of
+    :func:`random_topology`, which compiles once per ``K`` (about a second), small next
+    to the work at those sizes.
+
+    Memory: about 14 bytes per synapse while building, 8 in the result.
+
+    Args:
+      key: a concrete PRNG key (not traced: see Raises).
+      n_pre: number of presynaptic neurons.
+      n_post: number of postsynaptic neurons; ``None`` for one recurrent population (then
+        autapses ``pre == post`` are excluded unless ``allow_autapse``).
+      p: the connection probability, in [0, 1].
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+      block_size: elements drawn at once by the dense sampler (bounds its temporaries).
+
+    Returns:
+      A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, without weights.
+
+    Raises:
+      TypeError: sizes that are not ints, a traced ``p``, or a traced key (under ``jit``
+        the count is random: build outside ``jit`` and pass the result in).
+      ValueError: sizes outside ``[0, 2**31)``, ``p`` outside [0, 1], or a request whose
+        mean count reaches ``2**31`` synapses.
+      MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
+
+    Example:
+      >>> import jax
+      >>> conn = pairwise_bernoulli(jax.random.key(0), 1000, p=0.01)
+      >>> conn.nnz, conn.pre.dtype, bool((conn.pre != conn.post).all())
+      (10047, dtype('int32'), True)
+    """
+    name = "pairwise_bernoulli"
+    n_pre, n_post, skip_diagonal, n_cols = _population(name, n_pre, n_post, allow_autapse)
+    block = check_size(name, "block_size", block_size, 1)
+    check_concrete(name, "p", p, "the synapse count's law")
+    _core.validate(name, {"p": p}, {"p": _core.PROBABILITY})
+    p = float(p)
+    allowed = n_pre * n_cols
+    mean, sd = allowed * p, math.sqrt(allowed * p * (1 - p))
+    if mean + 6 * sd > INDEX_LIMIT:
+        raise ValueError(
+            f"{name}: p={p} over {allowed:,} allowed pairs makes ~{mean:,.0f} synapses, more than the 2**31 - 1 "
+            "that int32 indices address; lower p or build the network in parts"
+        )
+    check_memory(name, capacity_for(min(allowed, math.ceil(mean + 6 * sd))), "fixed_indegree")
+    key = _core.check_key(name, key)
+    if _core.is_traced(key):
+        raise TypeError(
+            f"{name}: key must be concrete, got a traced key: the synapse count is random (Binomial(allowed pairs, "
+            "p)) and sets the output's length, so it is drawn eagerly; call pairwise_bernoulli outside jit/vmap "
+            "and pass the Connectivity (a pytree) into the jitted function"
+        )
+    key_count, key_pairs = jax.random.split(key)
+    nnz = check_count(name, binomial_count(key_count, allowed, p))
+    if nnz == 0:
+        return empty(n_pre, n_post)
+    if allowed <= _SMALL_SPACE:
+        sizes = (np.int32(n_cols), np.int32(allowed), np.int32(nnz))
+        arrays = small_subset(key_pairs, *sizes, capacity=capacity_for(allowed), skip_diagonal=skip_diagonal)
+        *pairs, ok = arrays
+        pre, post = trim(tuple(pairs), nnz)
+    elif nnz <= allowed * _DRAWS_MAX_DENSITY:
+        sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(nnz))
+        *pairs, ok = distinct_pairs(key_pairs, *sizes, capacity=capacity_for(nnz), skip_diagonal=skip_diagonal)
+        pre, post = trim(tuple(pairs), nnz)
+    else:
+        pre, post, ok = sample_pairs(key_pairs, n_pre, n_cols, nnz, 0, skip_diagonal, block)
+    check_ok(name, ok)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
