@@ -19,13 +19,15 @@ from scipy import stats
 import jaxinit as ji
 from jaxinit.topology import (
     Connectivity,
+    all_to_all,
     fixed_indegree,
     fixed_outdegree,
+    one_to_one,
+    pairwise_bernoulli,
     random_topology,
     with_delays,
     with_weights,
 )
-from jaxinit.topology._counts import all_to_all, one_to_one, pairwise_bernoulli
 from jaxinit.topology._sampling import capacity_for, trim
 
 P_FLOOR = 1e-4
@@ -109,7 +111,7 @@ def test_deterministic_rules_jit_equal_eager():
 def test_pairwise_bernoulli_count_law():
     """Counts over keys: mean and variance of Binomial(allowed, p), and a chi-square of the
     count histogram against the binomial pmf."""
-    n_pre, n_post, p, n_keys = 60, 50, 0.01, 600
+    n_pre, n_post, p, n_keys = 60, 50, 0.01, 400
     allowed = n_pre * n_post
     counts = np.array([pairwise_bernoulli(k, n_pre, n_post, p=p).nnz for k in keys(n_keys)])
     mean, var = allowed * p, allowed * p * (1 - p)
@@ -173,7 +175,7 @@ def test_random_topology_small_dense_requests_converge():
     """The exact k-subset sampler on small, dense requests (the surplus of candidates a
     large share of them): every key succeeds and pairs stay uniform."""
     total = np.zeros((5, 5))
-    for k in keys(200, seed=6):
+    for k in keys(120, seed=6):
         conn = random_topology(k, 5, n_syn=5)
         assert_valid(conn, recurrent_no_autapse=True, distinct=True)
         total += dense(conn)
@@ -269,7 +271,6 @@ def test_fixed_degree_multapses(rule, n_pre, n_post, k):
 def test_multapse_builders_jit_equal_eager():
     builders = [
         lambda k: random_topology(k, 30, 20, n_syn=500, multapses=True),
-        lambda k: random_topology(k, 30, p=0.5, multapses=True),
         lambda k: fixed_indegree(k, 30, None, 40, multapses=True),
         lambda k: fixed_outdegree(k, 30, 8, 5, allow_autapse=True, multapses=True),
     ]

@@ -6,7 +6,9 @@ private module per family of rules, over one shared sampling core:
 * ``_connectivity``: the :class:`Connectivity` type and its conversions;
 * ``_sampling``: the exact k-subset sampler, block loops and counting sorts;
 * ``_random``: random and degree rules (:func:`random_topology`, :func:`fixed_indegree`,
-  :func:`fixed_outdegree`);
+  :func:`fixed_outdegree`, each with ``multapses=``);
+* ``_counts``: count rules (:func:`pairwise_bernoulli`, :func:`one_to_one`,
+  :func:`all_to_all`) and the size-generic kernels for draws with replacement;
 * ``_spatial``: distance rules (:func:`distance_topology`);
 * ``_values``: values per synapse (:func:`synapse_values`, :func:`with_weights`,
   :func:`with_delays`, :func:`synapse_distances`);
@@ -22,6 +24,9 @@ machine's physical memory.
 """
 
 from jaxinit.topology._connectivity import Connectivity as Connectivity
+from jaxinit.topology._counts import all_to_all as all_to_all
+from jaxinit.topology._counts import one_to_one as one_to_one
+from jaxinit.topology._counts import pairwise_bernoulli as pairwise_bernoulli
 from jaxinit.topology._ei import balanced_ei_network as balanced_ei_network
 from jaxinit.topology._ei import excitatory_inhibitory as excitatory_inhibitory
 from jaxinit.topology._random import fixed_indegree as fixed_indegree
@@ -35,11 +40,14 @@ from jaxinit.topology._values import with_weights as with_weights
 
 __all__ = [
     "Connectivity",
+    "all_to_all",
     "balanced_ei_network",
     "distance_topology",
     "excitatory_inhibitory",
     "fixed_indegree",
     "fixed_outdegree",
+    "one_to_one",
+    "pairwise_bernoulli",
     "random_topology",
     "synapse_distances",
     "synapse_values",
