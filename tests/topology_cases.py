@@ -26,6 +26,7 @@ class Builder:
     recurrent: bool = True  # pre and post are one population: no autapses
     distinct: bool = True  # no repeated (pre, post) pair
     vmap: bool = True  # runs under jax.vmap over keys
+    jit: bool = True  # runs under jax.jit with a traced key (a random count needs a concrete one)
     empty: Callable | None = None  # build(key) of an empty request
 
 
@@ -55,6 +56,28 @@ BUILDERS = [
         lambda key, n: T.random_topology(key, n * 1000, n * 1000, n_syn=n),
         nnz=lambda n: n,
         recurrent=False,
+    ),
+    Builder(
+        "random_topology-multapses",
+        lambda key, n: T.random_topology(key, n, n_syn=4 * n, multapses=True),
+        nnz=lambda n: 4 * n,
+        distinct=False,
+        empty=lambda key: T.random_topology(key, 10, n_syn=0, multapses=True),
+    ),
+    Builder(
+        "pairwise_bernoulli",
+        lambda key, n: T.pairwise_bernoulli(key, n, p=0.1),
+        jit=False,
+        vmap=False,
+        empty=lambda key: T.pairwise_bernoulli(key, 10, p=0.0),
+    ),
+    Builder("one_to_one", lambda key, n: T.one_to_one(n), nnz=lambda n: n, recurrent=False),
+    Builder("all_to_all", lambda key, n: T.all_to_all(n), nnz=lambda n: n * (n - 1)),
+    Builder(
+        "fixed_indegree-multapses",
+        lambda key, n: T.fixed_indegree(key, n, None, 6, multapses=True),
+        nnz=lambda n: 6 * n,
+        distinct=False,
     ),
     Builder(
         "fixed_indegree",
