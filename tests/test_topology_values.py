@@ -129,3 +129,21 @@ def test_memory_limit_is_the_device_limit_or_physical_memory(monkeypatch):
             T.random_topology(KEY, 10_000, n_syn=20_000_000)
     finally:
         _memory._device_limit.cache_clear()
+
+
+def test_block_wise_values_compile_once_per_kind_of_initializer():
+    # the block loop is one compiled kernel, keyed by the initializer's structure: a fresh
+    # normal(...) with other numbers, another key or other weights compile nothing new
+    T.synapse_values(KEY, CONN, ji.normal(1.0, 0.5), block_size=64)
+    compiled = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        again = T.synapse_values(jax.random.key(1), CONN, ji.normal(2.0, 0.1), block_size=64)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert compiled == [] and again.shape == (600,)

@@ -3,6 +3,7 @@ for the weights, Dale's principle on top."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -28,12 +29,17 @@ class _Default(float):
 _DEFAULT_WEIGHT = _Default(1.0)
 
 
-def _constant(value: Any, unit: Any) -> Initializer:
-    def constant(key, shape, dtype=None, **ctx):
-        dtype = jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
-        return _core.attach_unit(jnp.full(shape, value, dtype), unit)
+@dataclasses.dataclass(frozen=True)
+class _Constant:
+    """A weight given as a number or Quantity, as an initializer (hashed by value, so a
+    compiled kernel serves every call with the same weight)."""
 
-    return constant
+    value: float
+    unit: Any = None
+
+    def __call__(self, key, shape, dtype=None, **ctx):
+        dtype = jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
+        return _core.attach_unit(jnp.full(shape, self.value, dtype), self.unit)
 
 
 def _weight_inits(name: str, weights: dict[str, Any]) -> list[Initializer]:
@@ -71,7 +77,7 @@ def _weight_inits(name: str, weights: dict[str, Any]) -> list[Initializer]:
             inits.append(value)
         else:
             unit = value.unit if _core.is_quantity(value) else None
-            inits.append(_constant(value.mantissa if unit is not None else value, unit))
+            inits.append(_Constant(float(value.mantissa if unit is not None else value), unit))
     return inits
 
 
@@ -187,6 +193,14 @@ def excitatory_inhibitory(
     return Connectivity(pre, post, n_pre=n, n_post=n, weight=_core.attach_unit(weight, unit))
 
 
+def _balanced(key, shape, dtype=None, *, pre, n_exc, mu_e, mu_i, sigma_0, scale, **ctx):
+    """``N(mu_e or mu_i by the synapse's pre type, sigma_0²) / scale``."""
+    dtype = mu_e.dtype if dtype is None else dtype
+    mean = jnp.where(pre < n_exc, mu_e, mu_i).astype(dtype)
+    noise = jax.random.normal(key, shape, dtype)
+    return (mean + sigma_0.astype(dtype) * noise) / scale.astype(dtype)
+
+
 def balanced_ei_network(
     key: ArrayLike,
     n_input: int,
@@ -266,11 +280,7 @@ def balanced_ei_network(
     n_exc, scale = round(n * f), math.sqrt(n * p)
     mu_i = -mu_e if f == 0 else (0.0 * mu_e if f == 1 else -f / (1 - f) * mu_e)
 
-    def balanced(key, shape, dtype=None, *, pre, **ctx):
-        dtype = jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
-        mean = jnp.where(pre < n_exc, jnp.asarray(mu_e, dtype), jnp.asarray(mu_i, dtype))
-        noise = jax.random.normal(key, shape, dtype)
-        return (mean + jnp.asarray(sigma_0, dtype) * noise) / jnp.asarray(scale, dtype)
-
-    weight = synapse_values(key_w, conn, balanced, block_size=block)
+    params = {"n_exc": n_exc, "mu_e": mu_e, "mu_i": mu_i, "sigma_0": sigma_0, "scale": scale}
+    params = {p: jnp.asarray(v, jnp.int32 if p == "n_exc" else dtype) for p, v in params.items()}
+    weight = synapse_values(key_w, conn, _balanced, block_size=block, **params)
     return w_in, Connectivity(pre, post, n_pre=n, n_post=n, weight=weight), w_out

@@ -111,15 +111,14 @@ def pair_distances(pre_pos, post_pos, pre, post, box):
     return distance(pre_pos[pre] - post_pos[post], box)
 
 
-def split_callable(name: str, param: str, fn: Any) -> tuple[tuple[Any, ...], Any]:
-    """``fn`` as ``(leaves, static)`` for a jitted kernel: a pytree callable (profiles are
-    pytrees compared by value) passes its leaves as traced values and its structure as the
-    static part, so equal constructions share one compiled kernel; any other callable is
-    static itself. :func:`join_callable` puts it back together."""
+def split_callable(name: str, param: str, fn: Any, example: str) -> tuple[tuple[Any, ...], Any]:
+    """``fn`` as ``(leaves, static)`` for a jitted kernel: a pytree callable (profiles and
+    initializers are pytrees compared by value) passes its leaves as traced values and its
+    structure as the static part, so equal constructions share one compiled kernel; any
+    other callable is static itself (hashed as it hashes). :func:`join_callable` puts it
+    back together."""
     if not callable(fn):
-        raise TypeError(
-            f"{name}: {param} must be a callable distance profile such as jaxinit.profiles.gaussian(100.0), got {fn!r}"
-        )
+        raise TypeError(f"{name}: {param} must be {example}, got {fn!r}")
     leaves, treedef = jax.tree_util.tree_flatten(fn)
     if treedef.num_leaves == 1 and leaves[0] is fn:
         return (), fn
@@ -203,7 +202,9 @@ def distance_topology(
       True
     """
     name = "distance_topology"
-    leaves, static = split_callable(name, "profile", profile)
+    leaves, static = split_callable(
+        name, "profile", profile, "a callable distance profile such as jaxinit.profiles.gaussian(100.0)"
+    )
     pre_pos, post_pos, box, unit = spatial_inputs(name, pre_positions, post_positions, box)
     recurrent = post_positions is None
     n_pre = check_size(name, "pre_positions.shape[0]", pre_pos.shape[0])

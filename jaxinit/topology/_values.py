@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -15,7 +18,7 @@ from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import fill
-from jaxinit.topology._spatial import pair_distances, spatial_inputs
+from jaxinit.topology._spatial import join_callable, pair_distances, spatial_inputs, split_callable
 
 
 def _geometry(name: str, conn: Connectivity, pre_positions: Any, post_positions: Any, box: Any):
@@ -151,27 +154,50 @@ def synapse_values(
     else:
         check_memory(name, conn.nnz, advice="pass block_size=2**18 to draw the values in blocks (4 bytes each)")
 
-    def context(pre, post):
-        more = {"pre": pre, "post": post}
-        if geometry is not None:
-            pre_pos, post_pos, box, unit = geometry
-            more["distances"] = _core.attach_unit(pair_distances(pre_pos, post_pos, pre, post, box), unit)
-        return more
-
     if not in_blocks:
-        return init(key, (conn.nnz,), dtype, **ctx, **context(conn.pre, conn.post))
+        more = {"pre": conn.pre, "post": conn.post}
+        if geometry is not None:
+            more["distances"] = _distances(*geometry, conn.pre, conn.post)
+        return init(key, (conn.nnz,), dtype, **ctx, **more)
     key = _core.check_key(name, key)
+    leaves, static = split_callable(name, "init", init, "an initializer such as jaxinit.normal()")
+    dynamic_ctx = {p: v for p, v in ctx.items() if isinstance(v, (jax.Array, np.ndarray)) or _core.is_quantity(v)}
+    static_ctx = tuple(sorted((p, v) for p, v in ctx.items() if p not in dynamic_ctx))
+    dtype = None if dtype is None else jnp.dtype(dtype)
+    places, unit = (None, None) if geometry is None else (geometry[:3], geometry[3])
+    args = (key, conn.pre, conn.post, places, leaves, dynamic_ctx)
+    config = (static, dtype, block_size, static_ctx, unit)
+    try:
+        hash(config)
+    except TypeError:  # unhashable pieces (a plain context object): run the loop uncompiled
+        return _in_blocks.__wrapped__(*args, *config)
+    return _in_blocks(*args, *config)
+
+
+def _distances(pre_pos, post_pos, box, unit, pre, post):
+    return _core.attach_unit(pair_distances(pre_pos, post_pos, pre, post, box), unit)
+
+
+@functools.partial(jax.jit, static_argnums=(6, 7, 8, 9, 10))
+def _in_blocks(key, pre, post, places, leaves, dynamic_ctx, static, dtype, block, static_ctx, unit):
+    """``init``'s values ``block`` synapses at a time, in one compiled loop: equal
+    initializers (pytrees compared by value) and context share one kernel."""
+    init = join_callable(leaves, static)
+    ctx = {**dynamic_ctx, **dict(static_ctx)}
     found_unit = []
 
     def draw_block(b, start):
-        pre, post = (lax.dynamic_slice(x, (start,), (block_size,)) for x in (conn.pre, conn.post))
-        values = init(jax.random.fold_in(key, b), (block_size,), dtype, **ctx, **context(pre, post))
+        pre_b, post_b = (lax.dynamic_slice(x, (start,), (block,)) for x in (pre, post))
+        more = {"pre": pre_b, "post": post_b}
+        if places is not None:
+            more["distances"] = _distances(*places, unit, pre_b, post_b)
+        values = init(jax.random.fold_in(key, b), (block,), dtype, **ctx, **more)
         if _core.is_quantity(values):
             found_unit[:] = [values.unit]
             values = values.mantissa
         return (values,)
 
-    (values,) = fill(conn.nnz, block_size, draw_block)
+    (values,) = fill(pre.shape[0], block, draw_block)
     return _core.attach_unit(values, found_unit[0] if found_unit else None)
 
 
