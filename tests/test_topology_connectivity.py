@@ -11,6 +11,8 @@ import jaxinit as ji
 from jaxinit import topology as T
 
 KEY = jax.random.key(0)
+# one small network shape for every test here: one compiled sampler serves them all
+N, N_SYN = 30, 100
 
 
 def _reference(pre, post, weight, shape):
@@ -121,10 +123,10 @@ def test_from_dense_round_trips():
 
 def test_units_out_of_a_connectivity():
     # with_weights on a unit initializer, then every format (they crashed with brainunit's error)
-    conn = T.with_weights(KEY, T.random_topology(KEY, 30, n_syn=100), ji.lognormal(0.5 * u.nS, 0.1 * u.nS))
+    conn = T.with_weights(KEY, T.random_topology(KEY, N, n_syn=N_SYN), ji.lognormal(0.5 * u.nS, 0.1 * u.nS))
     dense = conn.to_dense()
     assert dense.unit == u.nS
-    expected = _reference(conn.pre, conn.post, conn.weight.mantissa, (30, 30))
+    expected = _reference(conn.pre, conn.post, conn.weight.mantissa, (N, N))
     np.testing.assert_allclose(dense.mantissa, expected, rtol=1e-6)
     for method in ("to_bcoo", "to_bcsr", "to_scipy"):
         message = rf"the weights carry a unit \(nS\); pass unit= .*conn.{method}\(unit=u.nS\)"
@@ -139,30 +141,30 @@ def test_units_out_of_a_connectivity():
 
 
 def test_unweighted_conversions_use_the_default_float():
-    conn = T.random_topology(KEY, 5, n_syn=4)
+    conn = T.random_topology(KEY, N, n_syn=N_SYN)
     default = jax.dtypes.canonicalize_dtype(float)
     assert conn.to_dense().dtype == default and conn.to_bcoo().data.dtype == default
     assert conn.to_bcsr().data.dtype == default and conn.to_scipy().dtype == default
 
 
 def test_delays_travel_with_every_operation():
-    conn = T.random_topology(KEY, 40, n_syn=200)
+    conn = T.random_topology(KEY, N, n_syn=N_SYN)
     conn = T.with_delays(jax.random.key(1), conn, ji.uniform(1.0 * u.ms, 2.0 * u.ms))
     conn = T.with_weights(jax.random.key(2), conn, ji.normal())
-    assert conn.delay.unit == u.ms and conn.delay.shape == (200,)
+    assert conn.delay.unit == u.ms and conn.delay.shape == (N_SYN,)
     assert len(jax.tree_util.tree_leaves(conn)) == 4
     carried = jax.jit(lambda c: c)(conn)
     np.testing.assert_array_equal(carried.delay.mantissa, conn.delay.mantissa)
     # per-key networks with delays, stacked by vmap
-    stacked = jax.vmap(lambda k: T.with_delays(k, T.random_topology(k, 40, n_syn=200), ji.constant(1.0)))(
+    stacked = jax.vmap(lambda k: T.with_delays(k, T.random_topology(k, N, n_syn=N_SYN), ji.constant(1.0)))(
         jax.random.split(KEY, 3)
     )
-    assert stacked.delay.shape == (3, 200) and stacked.nnz == 200 and stacked.n_pre == 40
+    assert stacked.delay.shape == (3, N_SYN) and stacked.nnz == N_SYN and stacked.n_pre == N
 
 
 def test_by_post_is_the_csc_view():
-    conn = T.random_topology(KEY, 30, 20, n_syn=150)
+    conn = T.random_topology(KEY, N, n_syn=N_SYN)
     indptr, order = conn.by_post()
     post = np.asarray(conn.post)
     np.testing.assert_array_equal(order, np.argsort(post, kind="stable"))
-    np.testing.assert_array_equal(indptr, np.searchsorted(np.sort(post), np.arange(21)))
+    np.testing.assert_array_equal(indptr, np.searchsorted(np.sort(post), np.arange(N + 1)))

@@ -71,7 +71,7 @@ def test_pair_spaces_around_the_int32_limits(n_pre, n_post, n_syn):
     assert_exact(conn, n_pre, n_post or n_pre, n_syn, recurrent=n_post is None)
 
 
-@pytest.mark.parametrize("n_pre, n_post, n_syn", [(2, 37, 20), (1, 64, 9), (37, 2, 20)])
+@pytest.mark.parametrize("n_pre, n_post, n_syn", [(2, 37, 20), (1, 64, 9)])
 def test_thin_pair_spaces_are_uniform(n_pre, n_post, n_syn):
     # pair inclusion frequencies over 3000 draws, with blocks of 7 elements (block edges, a moved-back block)
     keys = jax.random.split(KEY, 3000)

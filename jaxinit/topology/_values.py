@@ -101,7 +101,10 @@ def synapse_values(
     have the same distribution, while the random generator's temporaries (on CPU 12
     bytes per value for a one-shot draw) and the distances stay O(block_size): use it
     for networks of 10⁸ synapses. Initializers that read the shape (fan-based ones)
-    see the block's shape, so keep those to the default.
+    see the block's shape, so keep those to the default. The block loop is one compiled
+    kernel per kind of initializer: jaxinit initializers are compared by value (a fresh
+    ``normal(2.0, 0.1)`` reuses the kernel of ``normal(1.0, 0.5)``), array context is
+    traced and other context is static.
 
     Args:
       key: a PRNG key.
@@ -132,6 +135,9 @@ def synapse_values(
       (1000,)
       >>> synapse_values(jax.random.key(1), conn, ji.lognormal(1.0, 0.5), block_size=256).shape
       (1000,)
+      >>> from_first_80 = ji.where(lambda shape, pre, **_: pre < 80, ji.ones, ji.zeros)
+      >>> int(synapse_values(jax.random.key(1), conn, from_first_80).sum()) == int((conn.pre < 80).sum())
+      True
     """
     name = "synapse_values"
     for param in ("pre", "post"):
