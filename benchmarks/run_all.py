@@ -3,7 +3,8 @@
 Each script rewrites its own section of RESULTS.md (machine and date included), so
 the report is always the set of the latest runs. Extra arguments are passed to the
 per-element benchmarks (``--runs``); ``--quick`` measures at 10^6 elements and 10^7
-synapses only.
+synapses only (``first_network.py --quick``: its smallest network, one process per row, printed and not
+written). ``first_network.py`` runs Brian2 from ``$BRIAN2_PYTHON`` when set (Brian2 2.9 needs numpy < 2.4).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main() -> None:
         ["combinators.py", "--runs", str(args.runs), *sizes],
         ["ensembles.py", "--runs", str(args.runs)],
         ["topology.py", *(["--big-n", "30000"] if args.quick else [])],
+        ["first_network.py", *(["--quick"] if args.quick else [])],
     ]
     for script, *rest in commands:
         print(f"== {script} {' '.join(rest)}", flush=True)
