@@ -595,6 +595,11 @@ def draw(name: str, label: str, init: Any, key, shape, dtype, ctx, unit: Any = N
     return out
 
 
+def lists_as_arrays(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with lists as NumPy arrays: one leaf each, and the object stays hashable."""
+    return {p: np.asarray(v) if isinstance(v, list) else v for p, v in params.items()}
+
+
 def build(
     name: str,
     sampler: Callable[..., jax.Array],
@@ -613,7 +618,7 @@ def build(
     imports it. Lists become NumPy arrays, so that the initializer hashes.
     """
     unit = None
-    plain = {p: np.asarray(v) if isinstance(v, list) else v for p, v in params.items()}
+    plain = lists_as_arrays(params)
     if "brainunit" in sys.modules:
         from jaxinit import units
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -96,7 +95,7 @@ def _build(
         plain, unit = units.split_units(name, params, lengths, inverse=inverse_length)
     optional = {**rules, "max_distance": _core.OPTIONAL_POSITIVE}
     _core.validate(name, plain, optional, units={p: unit for p in lengths} if unit is not None else None)
-    plain = {p: np.asarray(v) if isinstance(v, list) else v for p, v in plain.items()}
+    plain = _core.lists_as_arrays(plain)
     return Profile(name, formula, plain, shown, unit, lengths)
 
 
