@@ -10,6 +10,9 @@ private module per family of rules, over one shared sampling core:
 * ``_counts``: count rules (:func:`pairwise_bernoulli`, :func:`one_to_one`,
   :func:`all_to_all`) and the size-generic kernels for draws with replacement;
 * ``_spatial``: distance rules (:func:`distance_topology`);
+* ``_graphs``: lattices and graph models (:func:`ring`, :func:`grid`, :func:`small_world`,
+  :func:`scale_free`, :func:`regular`, :func:`stochastic_block`);
+* ``_algebra``: set algebra (:func:`union`, :func:`intersection`, :func:`difference`);
 * ``_values``: values per synapse (:func:`synapse_values`, :func:`with_weights`,
   :func:`with_delays`, :func:`synapse_distances`);
 * ``_ei``: excitatory/inhibitory builders (:func:`excitatory_inhibitory`,
@@ -23,12 +26,21 @@ as ``"16GB"``, or ``"off"``), else the device's ``bytes_limit`` (GPU, TPU), else
 machine's physical memory.
 """
 
+from jaxinit.topology._algebra import difference as difference
+from jaxinit.topology._algebra import intersection as intersection
+from jaxinit.topology._algebra import union as union
 from jaxinit.topology._connectivity import Connectivity as Connectivity
 from jaxinit.topology._counts import all_to_all as all_to_all
 from jaxinit.topology._counts import one_to_one as one_to_one
 from jaxinit.topology._counts import pairwise_bernoulli as pairwise_bernoulli
 from jaxinit.topology._ei import balanced_ei_network as balanced_ei_network
 from jaxinit.topology._ei import excitatory_inhibitory as excitatory_inhibitory
+from jaxinit.topology._graphs import grid as grid
+from jaxinit.topology._graphs import regular as regular
+from jaxinit.topology._graphs import ring as ring
+from jaxinit.topology._graphs import scale_free as scale_free
+from jaxinit.topology._graphs import small_world as small_world
+from jaxinit.topology._graphs import stochastic_block as stochastic_block
 from jaxinit.topology._random import fixed_indegree as fixed_indegree
 from jaxinit.topology._random import fixed_outdegree as fixed_outdegree
 from jaxinit.topology._random import random_topology as random_topology
@@ -42,15 +54,24 @@ __all__ = [
     "Connectivity",
     "all_to_all",
     "balanced_ei_network",
+    "difference",
     "distance_topology",
     "excitatory_inhibitory",
     "fixed_indegree",
     "fixed_outdegree",
+    "grid",
+    "intersection",
     "one_to_one",
     "pairwise_bernoulli",
     "random_topology",
+    "regular",
+    "ring",
+    "scale_free",
+    "small_world",
+    "stochastic_block",
     "synapse_distances",
     "synapse_values",
+    "union",
     "with_delays",
     "with_weights",
 ]
