@@ -8,11 +8,13 @@ in jaxinit knows about units, and unit-free use never imports this module.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import brainunit as u
 import jax
+import numpy as np
 
 
 def is_quantity(value: Any) -> bool:
@@ -210,3 +212,110 @@ def product(first: Any, second: Any) -> Any:
         return first if second is None else second
     joint = 1.0 * first * second
     return joint.unit if is_quantity(joint) else None  # dimensionless: unit-free
+
+
+def unit_to_json(unit: Any) -> str:
+    """A brainunit unit as JSON text that :func:`unit_from_json` turns back into it.
+
+    Holds the dimension's exponents, the scale, base, factor and names, so compound
+    units (``nS / um``) round-trip as well as named ones.
+
+    Args:
+      unit: a brainunit unit.
+
+    Returns:
+      JSON text.
+
+    Example:
+      >>> import brainunit as u
+      >>> unit_from_json(unit_to_json(u.nS / u.um)) == u.nS / u.um
+      True
+    """
+    spec = {
+        "dim": [float(e) if float(e) != int(e) else int(e) for e in unit.dim._dims],
+        "scale": unit.scale,
+        "base": unit.base,
+        "factor": unit.factor,
+        "name": unit.name,
+        "dispname": unit.dispname,
+        "is_fullname": unit.is_fullname,
+        "display_parts": unit._display_parts,
+    }
+    return json.dumps(spec)
+
+
+def unit_from_json(text: str) -> Any:
+    """The brainunit unit described by :func:`unit_to_json`'s text.
+
+    Args:
+      text: JSON text from :func:`unit_to_json`.
+
+    Returns:
+      The unit.
+
+    Raises:
+      ValueError: text that does not describe a unit.
+
+    Example:
+      >>> import brainunit as u
+      >>> print(unit_from_json(unit_to_json(u.pA)))
+      pA
+    """
+    try:
+        spec = json.loads(text)
+        parts = spec["display_parts"]
+        return u.Unit(
+            dim=u.get_or_create_dimension(list(spec["dim"])),
+            scale=spec["scale"],
+            base=spec["base"],
+            factor=spec["factor"],
+            name=spec["name"],
+            dispname=spec["dispname"],
+            is_fullname=spec["is_fullname"],
+            display_parts=None if parts is None else [tuple(part) for part in parts],
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"not a unit description: {text!r} ({error})") from None
+
+
+def to_si(value: Any) -> tuple[np.ndarray, tuple[float, ...]]:
+    """A Quantity's values in SI base units (float64) and its dimension's exponents.
+
+    Args:
+      value: a Quantity.
+
+    Returns:
+      ``(values, exponents)``: the values in the coherent SI unit of their dimension,
+      and the exponents of metre, kilogram, second, ampere, kelvin, mole, candela.
+
+    Example:
+      >>> import brainunit as u
+      >>> values, exponents = to_si(2.0 * u.nS)
+      >>> print(f"{float(values):.1e}", exponents)
+      2.0e-09 (-2.0, -1.0, 3.0, 2.0, 0.0, 0.0, 0.0)
+    """
+    si = u.Unit(dim=value.unit.dim)
+    values = np.asarray(value.mantissa, np.float64) * conversion_factor(value.unit, si)
+    return values, tuple(float(e) for e in value.unit.dim._dims)
+
+
+def named(name: str) -> Any:
+    """The brainunit unit of this name (``"pA"``, ``"ms"``, ``"nS"``).
+
+    Args:
+      name: a unit's short name as brainunit exports it.
+
+    Returns:
+      The unit.
+
+    Raises:
+      ValueError: no brainunit unit has that name.
+
+    Example:
+      >>> print(named("ms"))
+      ms
+    """
+    unit = getattr(u, name, None)
+    if not isinstance(unit, u.Unit):
+        raise ValueError(f"brainunit has no unit named {name!r}")
+    return unit

@@ -17,6 +17,9 @@ private module per family of rules, over one shared sampling core:
   :func:`with_delays`, :func:`synapse_distances`);
 * ``_ei``: excitatory/inhibitory builders (:func:`excitatory_inhibitory`,
   :func:`balanced_ei_network`);
+* ``_export``: hand-off to simulators (:func:`to_nest`, :func:`to_brian2`,
+  :func:`to_brainevent`; the simulators are optional, ``pip install "jaxinit[sim]"``)
+  and networks saved to a file (:func:`save`, :func:`load`);
 * ``_checks`` and ``_memory``: argument checks and the memory guard.
 
 Sizes and synapse counts stay below 2³¹ (indices are int32) while the pair space may
@@ -35,6 +38,11 @@ from jaxinit.topology._counts import one_to_one as one_to_one
 from jaxinit.topology._counts import pairwise_bernoulli as pairwise_bernoulli
 from jaxinit.topology._ei import balanced_ei_network as balanced_ei_network
 from jaxinit.topology._ei import excitatory_inhibitory as excitatory_inhibitory
+from jaxinit.topology._export import load as load
+from jaxinit.topology._export import save as save
+from jaxinit.topology._export import to_brainevent as to_brainevent
+from jaxinit.topology._export import to_brian2 as to_brian2
+from jaxinit.topology._export import to_nest as to_nest
 from jaxinit.topology._graphs import grid as grid
 from jaxinit.topology._graphs import regular as regular
 from jaxinit.topology._graphs import ring as ring
@@ -59,11 +67,13 @@ __all__ = [
     "excitatory_inhibitory",
     "fixed_indegree",
     "fixed_outdegree",
+    "load",
     "grid",
     "intersection",
     "one_to_one",
     "pairwise_bernoulli",
     "random_topology",
+    "save",
     "regular",
     "ring",
     "scale_free",
@@ -71,6 +81,9 @@ __all__ = [
     "stochastic_block",
     "synapse_distances",
     "synapse_values",
+    "to_brainevent",
+    "to_brian2",
+    "to_nest",
     "union",
     "with_delays",
     "with_weights",
