@@ -262,6 +262,11 @@ def test_to_brainevent_products_equal_the_dense_matrix(brainevent):
     np.testing.assert_allclose(pre_vector @ csr, np.asarray(pre_vector) @ dense, rtol=1e-5, atol=1e-4)
     events = brainevent.BinaryArray(spikes) @ csr  # event-driven propagation: each post neuron's input
     np.testing.assert_allclose(events, np.asarray(spikes, np.float64) @ dense, rtol=1e-5, atol=1e-4)
+    # the same propagation in plain JAX over the CSC view (by_post), as a model without brainevent runs it
+    indptr, order = conn.by_post()
+    arriving = jnp.where(spikes[conn.pre], conn.weight, 0.0)[order]
+    summed = jnp.concatenate([jnp.zeros(1, arriving.dtype), jnp.cumsum(arriving)])
+    np.testing.assert_allclose(summed[indptr[1:]] - summed[indptr[:-1]], events, rtol=1e-5, atol=1e-4)
     bare = T.Connectivity(conn.pre, conn.post, n_pre=N_PRE, n_post=N_POST)  # no weights: ones
     np.testing.assert_array_equal(T.to_brainevent(bare, backend="jax_raw").todense(), bare.to_dense())
 
