@@ -1,10 +1,38 @@
-"""A strict JAX environment for the tests and doctests (equinox-style).
+"""The test environment shared by ``tests/`` and the doctests in ``jaxinit/``.
 
-Implicit dtype and rank promotion raise, so an initializer that upcasts or relies
-on broadcasting a lower-rank parameter fails here before it surprises a user.
+Strict JAX (equinox-style): implicit dtype and rank promotion raise, so an
+initializer that upcasts or relies on broadcasting a lower-rank parameter fails here
+before it surprises a user.
+
+Every compiled XLA program keeps a few memory mappings alive while JAX caches it
+(about three per program on CPU). The suite compiles tens of thousands of programs in
+one process, and Linux allows a process 65,530 mappings by default
+(``vm.max_map_count``): past it, LLVM's next allocation fails inside a compilation and
+the process dies with a segmentation fault. So the caches are dropped whenever the
+process holds more than half that many mappings.
 """
 
+from __future__ import annotations
+
+import os
+
 import jax
+import pytest
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+_MAPS = "/proc/self/maps"
+_MAX_MAPPINGS = 65_530 // 2
+
+
+def _mappings() -> int:
+    with open(_MAPS, "rb") as maps:
+        return sum(1 for _ in maps)
+
+
+@pytest.fixture(autouse=True)
+def _drop_compiled_programs_when_mappings_pile_up():
+    yield
+    if os.path.exists(_MAPS) and _mappings() > _MAX_MAPPINGS:
+        jax.clear_caches()
