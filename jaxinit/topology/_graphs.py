@@ -418,9 +418,10 @@ def _regular_targets(key, n, k):
         key, post, bad = state
         key, key_partner = jax.random.split(key)
         partner = jax.random.randint(key_partner, (nnz,), 0, nnz, dtype=jnp.int32)
-        # each good synapse swaps with at most one bad one: the lowest-numbered claimant
+        # a synapse takes part in one swap at most: a partner goes to its lowest-numbered
+        # claimant, and a bad synapse that is itself claimed waits for the next round
         owner = jnp.full(nnz, nnz, jnp.int32).at[partner].min(jnp.where(bad, index, nnz))
-        swap = bad & (owner[partner] == index) & ~bad[partner]
+        swap = bad & (owner[partner] == index) & (owner == nnz)
         swapped = jnp.where(swap, post[partner], post).at[jnp.where(swap, partner, nnz)].set(post, mode="drop")
         return key, swapped, mark(swapped)
 
@@ -454,13 +455,15 @@ def regular(key: ArrayLike, n: int, k: int) -> Connectivity:
     No autapses, no repeated pairs. The law: the configuration model (each neuron's
     ``k`` out-stubs matched to a uniform permutation of all ``n · k`` in-stubs) repaired
     by random switches: a synapse that is an autapse or a repeat swaps its target with a
-    uniformly chosen good synapse, which keeps every degree, until none is left. A
+    uniformly chosen other synapse, which keeps every degree, until none is left. A
     configuration-model draw that happens to be simple is exactly uniform over
-    ``k``-regular digraphs; the repairs (about ``k + k²/2`` synapses expect one) bias
-    the law slightly, so it is close to, but **not exactly**, uniform over ``k``-regular
-    digraphs; the bias vanishes as ``k²/n → 0``. When ``k > (n - 1) / 2`` the graph is
-    the complement (without autapses) of an ``(n - 1 - k)``-regular one drawn this way.
-    Runs under ``jit`` and ``vmap`` (the count is fixed); one program per ``(n, k)``.
+    ``k``-regular digraphs; the repairs (a draw has about ``k`` autapses and ``k²/2``
+    repeated pairs) bias the law, so it is close to, but **not exactly**, uniform over
+    ``k``-regular digraphs (measured on the smallest cases, 1-regular on 4 and 2-regular
+    on 5 neurons: frequencies within ±35% of uniform); the bias fades as ``k²/n → 0``.
+    When ``k > (n - 1) / 2`` the graph is the complement (without autapses) of an
+    ``(n - 1 - k)``-regular one drawn this way. Runs under ``jit`` and ``vmap`` (the
+    count is fixed); one program per ``(n, k)``.
 
     Args:
       key: a PRNG key.
