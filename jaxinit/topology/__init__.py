@@ -17,6 +17,8 @@ private module per family of rules, over one shared sampling core:
   :func:`with_delays`, :func:`synapse_distances`);
 * ``_ei``: excitatory/inhibitory builders (:func:`excitatory_inhibitory`,
   :func:`balanced_ei_network`);
+* ``_network``: networks of populations (:func:`network`, :func:`projection`,
+  :func:`population_of`);
 * ``_export``: hand-off to simulators (:func:`to_nest`, :func:`to_brian2`,
   :func:`to_brainevent`; the simulators are optional, ``pip install "jaxinit[sim]"``)
   and networks saved to a file (:func:`save`, :func:`load`);
@@ -49,6 +51,10 @@ from jaxinit.topology._graphs import ring as ring
 from jaxinit.topology._graphs import scale_free as scale_free
 from jaxinit.topology._graphs import small_world as small_world
 from jaxinit.topology._graphs import stochastic_block as stochastic_block
+from jaxinit.topology._network import Projection as Projection
+from jaxinit.topology._network import network as network
+from jaxinit.topology._network import population_of as population_of
+from jaxinit.topology._network import projection as projection
 from jaxinit.topology._random import fixed_indegree as fixed_indegree
 from jaxinit.topology._random import fixed_outdegree as fixed_outdegree
 from jaxinit.topology._random import random_topology as random_topology
@@ -60,6 +66,7 @@ from jaxinit.topology._values import with_weights as with_weights
 
 __all__ = [
     "Connectivity",
+    "Projection",
     "all_to_all",
     "balanced_ei_network",
     "difference",
@@ -67,15 +74,18 @@ __all__ = [
     "excitatory_inhibitory",
     "fixed_indegree",
     "fixed_outdegree",
-    "load",
     "grid",
     "intersection",
+    "load",
+    "network",
     "one_to_one",
     "pairwise_bernoulli",
+    "population_of",
+    "projection",
     "random_topology",
-    "save",
     "regular",
     "ring",
+    "save",
     "scale_free",
     "small_world",
     "stochastic_block",

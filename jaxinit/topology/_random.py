@@ -44,6 +44,20 @@ def _syn_count(name: str, allowed: int, n_syn: Any, p: Any, multapses: bool = Fa
     return n_syn
 
 
+def fixed_total_request(
+    name: str, n_pre: Any, n_post: Any, n_syn: Any, p: Any, allow_autapse: bool, multapses: bool
+) -> tuple[int, int, int, int, bool]:
+    """A checked :func:`random_topology` request: ``(n_pre, n_post, n_cols, k,
+    skip_diagonal)``, ``n_cols`` allowed posts per pre and ``k`` synapses."""
+    n_pre = check_size(name, "n_pre", n_pre)
+    recurrent = n_post is None
+    n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
+    skip_diagonal = recurrent and not allow_autapse
+    n_cols = n_post - 1 if skip_diagonal else n_post
+    k = _syn_count(name, n_pre * max(n_cols, 0), n_syn, p, multapses)
+    return n_pre, n_post, n_cols, k, skip_diagonal
+
+
 def random_topology(
     key: ArrayLike,
     n_pre: int,
@@ -99,14 +113,10 @@ def random_topology(
       (10, 10)
     """
     name = "random_topology"
-    n_pre = check_size(name, "n_pre", n_pre)
-    recurrent = n_post is None
-    n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
+    n_pre, n_post, n_cols, k, skip_diagonal = fixed_total_request(
+        name, n_pre, n_post, n_syn, p, allow_autapse, multapses
+    )
     block = check_size(name, "block_size", block_size, 1)
-    skip_diagonal = recurrent and not allow_autapse
-    n_cols = n_post - 1 if skip_diagonal else n_post
-    allowed = n_pre * max(n_cols, 0)
-    k = _syn_count(name, allowed, n_syn, p, multapses)
     key = _core.check_key(name, key)
     if multapses:
         if k == 0:
