@@ -80,7 +80,7 @@ def microcircuit_sizes(scale: float = 1.0, k_scale: float | None = None) -> tupl
       >>> sizes
       (2068, 583, 2192, 548, 485, 106, 1440, 295)
       >>> synapses[0][0]
-      43203
+      454998
     """
     k_scale = scale if k_scale is None else k_scale
     for param, value in (("scale", scale), ("k_scale", k_scale)):

@@ -321,11 +321,18 @@ def network(
     n_total = offsets[-1]
 
     # pairs first: fused into the network kernel where the rule allows it, else the rule's own
-    built, fused, value_inits, keys = {}, {}, {kind: [] for kind in _KINDS}, []
+    built, fused, value_inits = {}, {}, {kind: [] for kind in _KINDS}
+    # every projection's keys (rule, weight, delay) and the fused draw's, in one program
+    codes = np.asarray([i * n_pops + j for i, j, _ in entries] + [n_pops * n_pops], np.uint32)
+    keys = _projection_keys(key, codes)
+    unstacked: list[Any] = []
+
+    def key_of(p: int, what: int) -> jax.Array:
+        if not unstacked:
+            unstacked.extend(zip(*(list(keys[:, c]) for c in range(3)), strict=True))
+        return unstacked[p][what]
+
     for p, (i, j, proj) in enumerate(entries):
-        key_ij = jax.random.fold_in(key, i * n_pops + j)
-        key_rule, key_weight, key_delay = jax.random.split(key_ij, 3)
-        keys.append((key_weight, key_delay))
         ctx = _positions_ctx(name, positions, box, sizes, i, j)
         n_post = None if i == j else sizes[j]
         try:
@@ -335,10 +342,10 @@ def network(
                 if request is not None and all(map(_groupable, inits.values())):
                     fused[p] = request
                 else:
-                    built[p] = proj.connect(key_rule, sizes[i], n_post, ctx)
+                    built[p] = proj.connect(key_of(p, 0), sizes[i], n_post, ctx)
             else:
                 inits = {kind: None for kind in _KINDS}
-                built[p] = proj(key_ij, sizes[i], n_post, **ctx)
+                built[p] = proj(key_of(p, 0), sizes[i], n_post, **ctx)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{name}: projection ({i}, {j}): {error}") from error
         if p in built:
@@ -365,14 +372,14 @@ def network(
     inputs = {
         "pre": tuple(x[0] for x in padded),
         "post": tuple(x[1] for x in padded),
-        "built": jnp.asarray(order, jnp.int32),
-        "fused": jnp.asarray(fused_order, jnp.int32),
-        "fused_sizes": jnp.asarray([fused[p][1:4] for p in fused_order], jnp.int32).reshape(-1, 3),
-        "fused_skip": jnp.asarray([fused[p][4] for p in fused_order], bool),
-        "fused_key": jax.random.fold_in(key, n_pops * n_pops),
-        "nnz": jnp.asarray(nnz, jnp.int32),
-        "pre_offset": jnp.asarray([offsets[i] for i, _, _ in entries], jnp.int32),
-        "post_offset": jnp.asarray([offsets[j] for _, j, _ in entries], jnp.int32),
+        "built": np.asarray(order, np.int32),
+        "fused": np.asarray(fused_order, np.int32),
+        "fused_sizes": np.asarray([fused[p][1:4] for p in fused_order], np.int32).reshape(-1, 3),
+        "fused_skip": np.asarray([fused[p][4] for p in fused_order], bool),
+        "keys": keys,
+        "nnz": np.asarray(nnz, np.int32),
+        "pre_offset": np.asarray([offsets[i] for i, _, _ in entries], np.int32),
+        "post_offset": np.asarray([offsets[j] for _, j, _ in entries], np.int32),
     }
     static = {"caps": caps, "fused_cap": fused_cap, "length_unit": None}
     geometry = None
@@ -386,15 +393,14 @@ def network(
         inits = value_inits[kind]
         if all(init is None for init in inits):
             continue
-        kind_keys = [k[index] for k in keys]
-        drawn = _draw_alone(name, inits, built, kind_keys, entries, positions, box)
+        drawn = _draw_alone(name, inits, built, lambda p, c=index + 1: key_of(p, c), entries, positions, box)
         groups, stacked, given, unit = _plan_values(name, kind, inits, drawn, labels)
         value_inputs[kind] = {
             "leaves": stacked,
             "given": tuple(
                 None if given[p] is None else _pad((given[p],), cap)[0] for p, cap in zip(order, caps, strict=True)
             ),
-            "keys": jnp.stack(kind_keys),
+            "column": index + 1,
         }
         value_static[kind] = (tuple(groups), unit)
     out = _assemble(inputs, value_inputs, geometry, _freeze(static), _freeze(value_static))
@@ -435,19 +441,19 @@ def _fused_request(rule: Callable, n_pre: int, n_post: int | None):
     return (n_pre, n_pre, n_cols, k, skip_diagonal)
 
 
-def _draw_alone(name, inits, built, keys, entries, positions, box) -> list[Any]:
+def _draw_alone(name, inits, built, key_of, entries, positions, box) -> list[Any]:
     """Values that cannot join a grouped draw, per projection: plain functions and
     initializers with array parameters are drawn on their own (values a projection
     already carries are kept); ``None`` for the grouped ones."""
     out = []
-    for p, (init, key, (i, j, _)) in enumerate(zip(inits, keys, entries, strict=True)):
+    for p, (init, (i, j, _)) in enumerate(zip(inits, entries, strict=True)):
         if init is not None and not callable(init):
             out.append(init)  # values the projection's own call returned
         elif _groupable(init):
             out.append(None)
         else:
             ctx = _positions_ctx(name, positions, box, None, i, j)
-            out.append(synapse_values(key, built[p], init, *_geometry_args(ctx)))
+            out.append(synapse_values(key_of(p), built[p], init, *_geometry_args(ctx)))
     return out
 
 
@@ -532,6 +538,12 @@ def units_to(values: Any, unit: Any) -> jax.Array:
     return jnp.asarray(units.to_plain("network", "values", values, unit))
 
 
+@jax.jit
+def _projection_keys(key: jax.Array, codes: jax.Array) -> jax.Array:
+    """``(len(codes), 3)`` keys: ``split(fold_in(key, code), 3)`` for each code."""
+    return jax.vmap(lambda code: jax.random.split(jax.random.fold_in(key, code), 3))(codes)
+
+
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _assemble(inputs, value_inputs, geometry, static, value_static):
     """The network's synapses in (pre, post) order: the built projections' padded pairs and
@@ -552,7 +564,7 @@ def _assemble(inputs, value_inputs, geometry, static, value_static):
         ends = jnp.cumsum(counts)
         which = jnp.minimum(jnp.searchsorted(ends, slot, side="right"), counts.shape[0] - 1).astype(jnp.int32)
         n_rows, n_cols = inputs["fused_sizes"][which, 0], inputs["fused_sizes"][which, 1]
-        key_rows, key_cols = jax.random.split(inputs["fused_key"])
+        key_rows, key_cols = jax.random.split(inputs["keys"][-1, 0])
         rows = jax.random.randint(key_rows, (fused_cap,), 0, n_rows, dtype=jnp.int32)
         cols = jax.random.randint(key_cols, (fused_cap,), 0, jnp.maximum(n_cols, 1), dtype=jnp.int32)
         cols = jnp.where(inputs["fused_skip"][which] & (cols >= rows), cols + 1, cols)
@@ -567,7 +579,16 @@ def _assemble(inputs, value_inputs, geometry, static, value_static):
     post = jnp.where(valid, post_local + inputs["post_offset"][proj], sentinel)
     values = [
         _draw_values(
-            value_inputs[kind], value_static[kind][0], proj, pre_local, post_local, pre, post, geometry, static
+            value_inputs[kind],
+            inputs["keys"],
+            value_static[kind][0],
+            proj,
+            pre_local,
+            post_local,
+            pre,
+            post,
+            geometry,
+            static,
         )
         for kind in _KINDS
         if kind in value_inputs
@@ -576,7 +597,7 @@ def _assemble(inputs, value_inputs, geometry, static, value_static):
     return lax.sort((pre, post, *values), num_keys=2)
 
 
-def _draw_values(inputs, groups, proj, pre_local, post_local, pre, post, geometry, static):
+def _draw_values(inputs, keys, groups, proj, pre_local, post_local, pre, post, geometry, static):
     caps = static["caps"]
     given = [jnp.zeros(cap, jnp.float32) if g is None else g for g, cap in zip(inputs["given"], caps, strict=True)]
     if static["fused_cap"]:
@@ -588,12 +609,12 @@ def _draw_values(inputs, groups, proj, pre_local, post_local, pre, post, geometr
         safe = jnp.minimum(pre, positions.shape[0] - 1), jnp.minimum(post, positions.shape[0] - 1)
         distances = pair_distances(positions, positions, *safe, box)
         ctx["distances"] = _core.attach_unit(distances, static["length_unit"])
-    n_proj = inputs["keys"].shape[0]
+    n_proj = keys.shape[0] - 1  # the last row is the fused draw's
     for group, leaves in zip(groups, inputs["leaves"], strict=True):
         # each synapse's parameters are its projection's: one draw for the whole group
         row = jnp.asarray(_row_of(group.members, n_proj))[proj]
         init = jax.tree_util.tree_unflatten(group.treedef, [leaf[row] for leaf in leaves])
-        drawn = init.plain(inputs["keys"][group.members[0]], (proj.shape[0],), None, ctx)
+        drawn = init.plain(keys[group.members[0], inputs["column"]], (proj.shape[0],), None, ctx)
         if group.factor != 1.0:
             drawn = drawn * group.factor
         member = jnp.asarray(np.isin(np.arange(n_proj), group.members))[proj]
