@@ -154,6 +154,10 @@ def _child_jaxinit(net: str, cache: str | None) -> None:
     import jaxinit as ji
     from jaxinit import topology
 
+    try:
+        from jaxinit import models
+    except ImportError:  # versions before jaxinit.models
+        models = None
     t_import = time.time()
     # NEST's fixed_total_number draws with replacement; jaxinit versions without `multapses=` draw distinct pairs
     has_multapses = "multapses" in inspect.signature(topology.random_topology).parameters
@@ -168,7 +172,9 @@ def _child_jaxinit(net: str, cache: str | None) -> None:
             conn = topology.with_weights(k_w, conn, ji.normal(W_MEAN, W_MEAN * W_REL_SD))
             conn = topology.with_delays(k_d, conn, ji.clip(ji.normal(D_EXC, D_EXC * D_REL_SD), low=D_MIN))
             return [conn]
-        # the microcircuit by hand: one random_topology per projection, weights and delays drawn per synapse
+        if models is not None:  # the microcircuit in one call (topology.network underneath)
+            return [models.potjans_diesmann(key, PD_SCALE).conn]
+        # older versions: by hand, one random_topology per projection, weights and delays drawn per synapse
         sizes, projections = microcircuit()
         conns = []
         for index, (i, j, k, w, w_sd, d, d_sd) in enumerate(projections):
