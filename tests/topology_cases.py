@@ -150,3 +150,29 @@ BUILDERS = [
         empty=lambda key: T.stochastic_block(key, [5, 5], [[0.0, 0.0], [0.0, 0.0]]),
     ),
 ]
+
+BUILDERS += [
+    Builder(
+        "distance_probability",
+        lambda key, n: T.distance_probability(key, _positions(n), profile=profiles.gaussian(2.0, max_distance=3.0)),
+        jit=False,
+        vmap=False,
+        empty=lambda key: T.distance_probability(key, jnp.zeros((0, 2)), profile=profiles.gaussian(1.0)),
+    ),
+    Builder(
+        "distance_probability-bipartite-streaming",
+        lambda key, n: T.distance_probability(
+            key, _positions(n), _positions(n + 3) + 0.5, profile=profiles.gaussian(2.0)
+        ),
+        recurrent=False,
+        jit=False,
+        vmap=False,
+    ),
+    Builder(
+        "kernel_connectivity",
+        lambda key, n: T.kernel_connectivity(_positions(n), kernel=profiles.gaussian(1.0), radius=2.0),
+        jit=False,
+        vmap=False,
+        empty=lambda key: T.kernel_connectivity(jnp.zeros((0, 2)), kernel=profiles.gaussian(1.0), radius=1.0),
+    ),
+]

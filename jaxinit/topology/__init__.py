@@ -10,6 +10,8 @@ private module per family of rules, over one shared sampling core:
 * ``_counts``: count rules (:func:`pairwise_bernoulli`, :func:`one_to_one`,
   :func:`all_to_all`) and the size-generic kernels for draws with replacement;
 * ``_spatial``: distance rules (:func:`distance_topology`);
+* ``_proximity``: rules by proximity through spatial cells (:func:`distance_probability`,
+  :func:`kernel_connectivity`), over ``_cells`` (the cell lists and the compiled pair loop);
 * ``_graphs``: lattices and graph models (:func:`ring`, :func:`grid`, :func:`small_world`,
   :func:`scale_free`, :func:`regular`, :func:`stochastic_block`);
 * ``_algebra``: set algebra (:func:`union`, :func:`intersection`, :func:`difference`);
@@ -55,6 +57,8 @@ from jaxinit.topology._network import Projection as Projection
 from jaxinit.topology._network import network as network
 from jaxinit.topology._network import population_of as population_of
 from jaxinit.topology._network import projection as projection
+from jaxinit.topology._proximity import distance_probability as distance_probability
+from jaxinit.topology._proximity import kernel_connectivity as kernel_connectivity
 from jaxinit.topology._random import fixed_indegree as fixed_indegree
 from jaxinit.topology._random import fixed_outdegree as fixed_outdegree
 from jaxinit.topology._random import random_topology as random_topology
@@ -70,12 +74,14 @@ __all__ = [
     "all_to_all",
     "balanced_ei_network",
     "difference",
+    "distance_probability",
     "distance_topology",
     "excitatory_inhibitory",
     "fixed_indegree",
     "fixed_outdegree",
     "grid",
     "intersection",
+    "kernel_connectivity",
     "load",
     "network",
     "one_to_one",

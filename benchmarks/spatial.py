@@ -1,0 +1,124 @@
+"""Spatial pairwise Bernoulli: jaxinit's distance_probability (spatial cells) beside NEST 3.10.
+
+Run: ``python benchmarks/spatial.py [--skip-big]``. Each measurement runs in a fresh process:
+*cold* is the first build in that process (jaxinit: tracing and XLA compilation included;
+NEST: ``nest.Connect`` on a fresh kernel), *warm* the best of three further builds (NEST:
+``ResetKernel``, ``Create`` and ``Connect`` again, the connect timed alone). Cases:
+
+* 10^4 neurons uniform on a 1 mm torus, ``p = 0.5 · exp(−d²/2σ²)``, σ = 0.1 mm, cut at
+  0.3 mm (NEST: circular mask), ~3.1·10^6 synapses, NEST with 2 threads;
+* 10^6 neurons on a unit torus, ``p = exp(−d²/2σ²)``, σ = 0.001 cut at 3σ, ~6·10^6
+  synapses (jaxinit only, cold).
+
+Prints Markdown rows for the "Spatial probability" section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _positions(n: int):
+    import numpy as np
+
+    return np.random.default_rng(3).uniform(0.0, 1.0, (n, 2)).astype(np.float32)
+
+
+def _jaxinit(n: int, sigma: float, amplitude: float) -> dict:
+    start = time.perf_counter()
+    import jax
+
+    from jaxinit import profiles
+    from jaxinit import topology as T
+
+    xy = jax.numpy.asarray(_positions(n))
+    # amplitude · gaussian(σ), cut at 3σ, as a Profile (so the cut-off is known): dog with no surround
+    profile = profiles.dog(sigma, 1.0, amplitude_center=amplitude, amplitude_surround=0.0, max_distance=3 * sigma)
+
+    def build(seed):
+        conn = T.distance_probability(jax.random.key(seed), xy, profile=profile, box=1.0)
+        jax.block_until_ready(conn.pre)
+        return conn
+
+    t = time.perf_counter()
+    conn = build(0)
+    cold = time.perf_counter() - t
+    process = time.perf_counter() - start
+    warm = []
+    for seed in range(1, 4):
+        t = time.perf_counter()
+        build(seed)
+        warm.append(time.perf_counter() - t)
+    return {"nnz": conn.nnz, "cold_s": cold, "process_s": process, "warm_s": min(warm)}
+
+
+def _nest(n: int, sigma: float, amplitude: float) -> dict:
+    start = time.perf_counter()
+    import nest
+
+    nest.set_verbosity("M_ERROR")
+    xy = _positions(n).tolist()
+
+    def build():
+        nest.ResetKernel()
+        nest.SetKernelStatus({"local_num_threads": 2})
+        layer = nest.Create("iaf_psc_alpha", positions=nest.spatial.free(xy, extent=[1.0, 1.0], edge_wrap=True))
+        p = amplitude * nest.spatial_distributions.gaussian(nest.spatial.distance, std=sigma)
+        spec = {"rule": "pairwise_bernoulli", "p": p, "mask": {"circular": {"radius": 3 * sigma}}}
+        spec["allow_autapses"] = False
+        t = time.perf_counter()
+        nest.Connect(layer, layer, spec)
+        return time.perf_counter() - t, nest.GetKernelStatus("num_connections")
+
+    cold, nnz = build()
+    process = time.perf_counter() - start
+    warm = min(build()[0] for _ in range(3))
+    return {"nnz": nnz, "cold_s": cold, "process_s": process, "warm_s": warm}
+
+
+def measure(tool: str, n: int, sigma: float, amplitude: float) -> dict:
+    args = [sys.executable, __file__, "--one", tool, str(n), str(sigma), str(amplitude)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=1800, env=os.environ.copy())
+    if out.returncode:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else f"exit {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--one", nargs=4)
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+    if args.one:
+        tool, n, sigma, amplitude = args.one
+        run = _jaxinit if tool == "jaxinit" else _nest
+        print(json.dumps(run(int(n), float(sigma), float(amplitude))))
+        return
+    load = os.getloadavg()[0]
+    cases = [("jaxinit", 10_000, 0.1, 0.5), ("nest", 10_000, 0.1, 0.5)]
+    if not args.skip_big:
+        cases.append(("jaxinit", 1_000_000, 0.001, 1.0))
+    print("| case | tool | synapses | cold (s) | fresh process (s) | warm (s) | load |\n|---|---|---|---|---|---|---|")
+    for tool, n, sigma, amplitude in cases:
+        r = measure(tool, n, sigma, amplitude)
+        if "error" in r:
+            print(f"| {n:,} neurons, σ={sigma} | {tool} | error: {r['error']} | | | | |")
+            continue
+        print(
+            f"| {n:,} neurons, σ={sigma}, cut 3σ | {tool} | {r['nnz']:,} | {r['cold_s']:.2f} | {r['process_s']:.2f} "
+            f"| {r['warm_s']:.2f} | {load:.1f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

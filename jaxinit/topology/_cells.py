@@ -1,0 +1,402 @@
+"""Spatial cells: the candidate pairs of a distance rule in O(n + candidates), never all pairs.
+
+Space is cut into a grid of cells (periodic along a ``box``, else spanning the
+positions). Pre neurons are sorted by cell (row-major, last axis fastest), so every
+cell is a contiguous run of the sorted pre neurons, and a row of neighbouring cells
+along the last axis is one run too (two where it wraps round a periodic box). A post
+neuron's *candidates* are the pre neurons of the cells whose nearest points lie within
+the cut-off of its own cell: a short list of runs, its *ranges*. With cells of side
+``cutoff / r`` (``r`` = 1, 2 or 3, chosen per request to make the least work) the
+candidates cover about ``(1 + 2/r)^dim`` times the cut-off's ball, every pair within
+the cut-off among them.
+
+The pair work is one compiled loop over *rows*: a row is ``width`` consecutive
+candidates of one post neuron (a post with more candidates has several rows), and a
+block is ``rows_per_block`` rows. Without a cut-off, every post neuron has one range,
+all pre neurons (the streaming path: O(n_pre · n_post) work, O(block + nnz) memory).
+
+Each pair's randomness is a function of the pair alone: ``threefry2x32(seed, (pre,
+post))``, kept when its 32 bits fall below ``ceil(p · 2**32)``. So the result depends
+neither on the cells, the blocks nor the path: cells and streaming give the same
+synapses for the same key, and the law is exactly Bernoulli(p) per pair (to the
+2**-32 resolution of the threshold).
+
+Arrays entering the compiled loop are padded to powers of two (rows, neurons, ranges
+are values inside static shapes), so one program serves many sizes.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.extend.random import threefry_2x32
+
+from jaxinit import _core
+from jaxinit.topology._sampling import MIN_CAPACITY, capacity_for
+from jaxinit.topology._spatial import distance, join_callable
+
+# candidates handled at once (rows_per_block x width)
+BLOCK = 1 << 15
+# the widest row: a post neuron with more candidates has several rows
+MAX_WIDTH = 1 << 14
+# the cell grid holds at most this many cells per neuron (a sparse population in a large box)
+_CELLS_PER_NEURON = 2
+# the cells path is taken when it evaluates at most this fraction of all pairs
+_CELLS_WORTH = 0.75
+# a stencil cell is a candidate when its nearest points are within cutoff * (1 + _SLACK)
+# (positions are float32: a pair at the cut-off may round either way)
+_SLACK = 1e-5
+_UINT32_SPAN = float(2**32)
+# up to this many candidates the output has room for all of them (no count estimate)
+_SMALL = 1 << 16
+
+
+def _pow2(n: int, minimum: int = 1) -> int:
+    return max(minimum, 1 << max(int(n) - 1, 0).bit_length())
+
+
+# --- plans: ranges of candidates per post neuron ---------------------------------------------
+
+
+class Plan:
+    """Candidates per post neuron: ``pre_order`` (pre neurons in cell order), and for post
+    ``j`` the runs ``pre_order[start[j, s] : start[j, s] + length[j, s]]``; ``post_order``
+    lists the post neurons in the order their rows run (index order: the kept pairs come
+    out grouped by post in order, so one stable sort by pre puts them in (pre, post)
+    order)."""
+
+    def __init__(self, pre_order, post_order, start, length, kind):
+        self.pre_order, self.post_order, self.start, self.length, self.kind = (
+            pre_order,
+            post_order,
+            start,
+            length,
+            kind,
+        )
+        self.counts = length.sum(axis=1, dtype=np.int64)
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+
+def stream_plan(n_pre: int, n_post: int) -> Plan:
+    """Every post neuron's candidates are all pre neurons, in index order."""
+    start = np.zeros((n_post, 1), np.int64)
+    length = np.full((n_post, 1), n_pre, np.int64)
+    return Plan(np.arange(n_pre), np.arange(n_post), start, length, "stream")
+
+
+def _grid(pre, post, box, cutoff, refine):
+    """Cells per axis, their side and origin for cells of side ``>= cutoff / refine``."""
+    dim = pre.shape[1]
+    if box is not None:
+        lo, extent = np.zeros(dim), np.broadcast_to(np.asarray(box, np.float64), (dim,)).copy()
+    else:
+        both = np.concatenate([pre, post]) if post is not pre else pre
+        lo, hi = both.min(axis=0), both.max(axis=0)
+        extent = np.maximum(hi - lo, cutoff * 1e-3)
+    target = cutoff / refine
+    n_cells = np.maximum(1, np.floor(extent / target)).astype(np.int64)
+    limit = max(64, _CELLS_PER_NEURON * max(pre.shape[0], post.shape[0]))
+    while np.prod(n_cells, dtype=np.float64) > limit:  # too fine for so few neurons: coarser cells
+        scale = (np.prod(n_cells, dtype=np.float64) / limit) ** (1 / dim)
+        n_cells = np.maximum(1, np.floor(n_cells / scale)).astype(np.int64)
+    return n_cells, extent / n_cells, lo
+
+
+def _cell_coords(x, lo, side, n_cells, box):
+    if box is not None:
+        x = np.mod(x, np.broadcast_to(np.asarray(box, np.float64), (x.shape[1],)))
+    return np.clip(np.floor((x - lo) / side).astype(np.int64), 0, n_cells - 1)
+
+
+def _axis_offsets(n, refine, side, periodic):
+    """``(offsets, gaps)`` along one axis: distinct neighbour shifts and the smallest distance
+    between points of cells that far apart."""
+    if periodic:
+        shifts = [m for m in range(n) if min(m, n - m) <= refine]
+        return shifts, [max(min(m, n - m) - 1, 0) * side for m in shifts]
+    shifts = list(range(-min(refine, n - 1), min(refine, n - 1) + 1))
+    return shifts, [max(abs(m) - 1, 0) * side for m in shifts]
+
+
+def cell_plan(pre, post, box, cutoff, refine) -> Plan:
+    """Candidates through cells of side ``>= cutoff / refine``. ``pre``, ``post``: float64
+    ``(n, dim)`` host arrays (``post`` is ``pre`` for one population); ``box``: sides or None."""
+    dim = pre.shape[1]
+    n_cells, side, lo = _grid(pre, post, box, cutoff, refine)
+    periodic = box is not None
+    strides = np.concatenate([np.cumprod(n_cells[::-1])[::-1][1:], [1]])  # row-major, last axis fastest
+    pre_c = _cell_coords(pre, lo, side, n_cells, box)
+    post_c = pre_c if post is pre else _cell_coords(post, lo, side, n_cells, box)
+    pre_cell = pre_c @ strides
+    pre_order = np.argsort(pre_cell, kind="stable")
+    first = np.zeros(int(np.prod(n_cells)) + 1, np.int64)
+    np.cumsum(np.bincount(pre_cell, minlength=int(np.prod(n_cells))), out=first[1:])
+    reach = (cutoff * (1 + _SLACK)) ** 2
+    # rows of the stencil: a shift along every axis but the last, then a run along the last
+    leading = [_axis_offsets(int(n_cells[a]), refine, side[a], periodic) for a in range(dim - 1)]
+    n_last, side_last = int(n_cells[-1]), side[-1]
+    starts, lengths = [], []
+    for combo in np.ndindex(*[len(s) for s, _ in leading]):
+        gap2 = sum(leading[a][1][i] ** 2 for a, i in enumerate(combo))
+        if gap2 > reach:
+            continue
+        # the run along the last axis: shifts up to w whose gap (w - 1) * side fits what is left
+        w = min(refine, int(math.floor(math.sqrt(reach - gap2) / side_last + _SLACK)) + 1)
+        base = np.zeros(post_c.shape[0], np.int64)
+        valid = np.ones(post_c.shape[0], bool)
+        for a, i in enumerate(combo):
+            c = post_c[:, a] + leading[a][0][i]
+            if periodic:
+                c = np.mod(c, n_cells[a])
+            else:
+                valid &= (c >= 0) & (c < n_cells[a])
+            base += np.clip(c, 0, n_cells[a] - 1) * strides[a]
+        last = post_c[:, -1]
+        if periodic and 2 * w + 1 >= n_last:  # the run covers the whole axis: one run
+            pieces = [(np.zeros_like(last), np.full_like(last, n_last - 1))]
+        elif periodic:  # the run may wrap round: the part inside the axis and the part past one end
+            lo_c, hi_c = last - w, last + w
+            wrapped_lo = np.where(lo_c < 0, lo_c + n_last, np.where(hi_c >= n_last, 0, 1))
+            wrapped_hi = np.where(lo_c < 0, n_last - 1, np.where(hi_c >= n_last, hi_c - n_last, 0))
+            pieces = [(np.maximum(lo_c, 0), np.minimum(hi_c, n_last - 1)), (wrapped_lo, wrapped_hi)]
+        else:
+            pieces = [(np.maximum(last - w, 0), np.minimum(last + w, n_last - 1))]
+        for a_lo, a_hi in pieces:
+            ok = valid & (a_hi >= a_lo)
+            s = first[base + np.where(ok, a_lo, 0)]
+            e = first[base + np.where(ok, a_hi, 0) + 1]
+            starts.append(np.where(ok, s, 0))
+            lengths.append(np.where(ok, e - s, 0))
+    return Plan(
+        pre_order, np.arange(post.shape[0]), np.stack(starts, 1), np.stack(lengths, 1), f"cells (refine {refine})"
+    )
+
+
+def _stencil_size(pre, post, box, cutoff, refine) -> tuple[float, int]:
+    """The fraction of all cells a post neuron's stencil covers, and its number of runs."""
+    n_cells, side, _ = _grid(pre, post, box, cutoff, refine)
+    periodic = box is not None
+    reach = (cutoff * (1 + _SLACK)) ** 2
+    leading = [_axis_offsets(int(n_cells[a]), refine, side[a], periodic) for a in range(pre.shape[1] - 1)]
+    cells, runs = 0, 0
+    for combo in np.ndindex(*[len(s) for s, _ in leading]):
+        gap2 = sum(leading[a][1][i] ** 2 for a, i in enumerate(combo))
+        if gap2 <= reach:
+            w = min(refine, int(math.floor(math.sqrt(reach - gap2) / side[-1] + _SLACK)) + 1)
+            cells += min(2 * w + 1, int(n_cells[-1]))
+            runs += 2 if periodic else 1
+    return cells / float(np.prod(n_cells, dtype=np.float64)), runs
+
+
+def best_plan(pre, post, box, cutoff) -> Plan:
+    """The plan that makes the least work: cells of side ``cutoff / r`` for the ``r`` whose
+    stencil holds the fewest candidates (at uniform density; each run costs some work per
+    candidate too), or the streaming plan when cells would not save enough."""
+    n_pre, n_post = pre.shape[0], post.shape[0]
+    best, best_cost = None, float(n_pre) * n_post * _CELLS_WORTH
+    for refine in (1, 2, 3) if pre.shape[1] < 3 else (1, 2):
+        fraction, runs = _stencil_size(pre, post, box, cutoff, refine)
+        cost = float(n_pre) * n_post * fraction * (1 + runs / 32) + n_post * runs
+        if cost < best_cost:
+            best, best_cost = refine, cost
+    return stream_plan(n_pre, n_post) if best is None else cell_plan(pre, post, box, cutoff, best)
+
+
+def _rows(plan: Plan) -> tuple[int, np.ndarray, np.ndarray]:
+    """The row width (a power of two that wastes least padding) and each row's post neuron and
+    first candidate, posts in ``plan.post_order``."""
+    counts = plan.counts[plan.post_order]
+    best = None
+    for width in (1 << b for b in range(4, MAX_WIDTH.bit_length())):
+        rows = -(-counts // width)
+        cost = int(rows.sum()) * (width + 64)
+        if best is None or cost < best[0]:
+            best = (cost, width)
+    width = best[1]
+    per_post = -(-counts // width)
+    posts = np.repeat(plan.post_order, per_post)
+    row_first = np.cumsum(per_post) - per_post
+    k0 = (np.arange(posts.shape[0]) - np.repeat(row_first, per_post)) * width
+    return width, posts, k0
+
+
+def _padded(array: np.ndarray, length: int, dtype) -> np.ndarray:
+    out = np.zeros((length,) + array.shape[1:], dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
+# --- the compiled pair loop ------------------------------------------------------------------
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("width", "rows_per_block", "capacity", "static", "unit", "skip_diagonal", "bernoulli", "packed"),
+)
+def _pair_loop(
+    seed,
+    rows_post,
+    rows_k0,
+    n_rows,
+    block_stride,
+    range_start,
+    range_end,
+    pre_pos,
+    pre_id,
+    post_pos,
+    box,
+    leaves,
+    radius,
+    n_post,
+    *,
+    width,
+    rows_per_block,
+    capacity,
+    static,
+    unit,
+    skip_diagonal,
+    bernoulli,
+    packed,
+):
+    """The kept pairs of rows ``[0, n_rows)`` (every ``block_stride``-th block), sorted by
+    ``(pre, post)`` into ``capacity`` slots (sentinel pairs after them), and how many were
+    kept (also those past ``capacity``, which are dropped)."""
+    P, C = rows_per_block, width
+    n_ranges = range_start.shape[1]
+    k = jnp.arange(C, dtype=jnp.int32)
+    profile = join_callable(leaves, static) if bernoulli else None
+
+    def body(b, state):
+        out_pre, out_post, count = state
+        r = b * block_stride * P + jnp.arange(P, dtype=jnp.int32)
+        row_ok = r < n_rows
+        r = jnp.where(row_ok, r, 0)
+        post = rows_post[r]
+        kk = rows_k0[r][:, None] + k[None, :]  # (P, C): place in the post's candidate list
+        ends = range_end[post]  # (P, S): cumulative ends of its ranges
+        delta = range_start[post] - jnp.concatenate([jnp.zeros((P, 1), jnp.int32), ends[:, :-1]], axis=1)
+        idx = kk + delta[:, :1]
+        for s in range(1, n_ranges):  # idx = kk + start_s - begin_s for the range s holding kk
+            idx = idx + jnp.where(kk >= ends[:, s - 1 : s], delta[:, s : s + 1] - delta[:, s - 1 : s], 0)
+        valid = row_ok[:, None] & (kk < ends[:, -1:])
+        idx = jnp.where(valid, idx, 0)
+        d = distance(pre_pos[idx] - post_pos[post][:, None, :], box)
+        pre = pre_id[idx]
+        posts = jnp.broadcast_to(post[:, None], (P, C))
+        if bernoulli:
+            p = jnp.asarray(profile(_core.attach_unit(d, unit)), jnp.float32)
+            p = jnp.where(p > 0, p, jnp.float32(0))  # NaN and negative: never
+            threshold = jnp.ceil(jnp.where(p >= 1, 0, p) * jnp.float32(_UINT32_SPAN)).astype(jnp.uint32)
+            bits = threefry_2x32(seed, jnp.stack([pre.astype(jnp.uint32), posts.astype(jnp.uint32)]))[0]
+            keep = valid & ((p >= 1) | (bits < threshold))
+        else:
+            keep = valid & (d <= radius)
+        if skip_diagonal:
+            keep = keep & (pre != posts)
+        # the kept pairs to the front of a block-sized chunk, written at `count` in place (a
+        # scatter into the whole output would copy it every block)
+        keep = keep.reshape(-1)
+        at = jnp.where(keep, jnp.cumsum(keep, dtype=jnp.int32) - 1, P * C)
+        chunk_pre = jnp.zeros(P * C, jnp.int32).at[at].set(pre.reshape(-1), mode="drop")
+        chunk_post = jnp.zeros(P * C, jnp.int32).at[at].set(posts.reshape(-1), mode="drop")
+        start = jnp.minimum(count, capacity)  # past the capacity the count goes on; the pairs are dropped
+        out_pre = lax.dynamic_update_slice(out_pre, chunk_pre, (start,))
+        out_post = lax.dynamic_update_slice(out_post, chunk_post, (start,))
+        return out_pre, out_post, count + jnp.sum(keep, dtype=jnp.int32)
+
+    n_blocks = (n_rows + block_stride * P - 1) // (block_stride * P)
+    empty = jnp.zeros(capacity + P * C, jnp.int32)  # room for the last chunk past the capacity
+    out_pre, out_post, count = lax.fori_loop(0, n_blocks, body, (empty, empty, jnp.int32(0)))
+    out_pre, out_post = out_pre[:capacity], out_post[:capacity]
+    valid = jnp.arange(capacity, dtype=jnp.int32) < count
+    if packed:  # pre * n_post + post fits 32 bits: one sort key
+        n_post32 = n_post.astype(jnp.uint32)
+        key = out_pre.astype(jnp.uint32) * n_post32 + out_post.astype(jnp.uint32)
+        key = jnp.sort(jnp.where(valid, key, jnp.uint32(2**32 - 1)))
+        out_pre = jnp.where(valid, (key // n_post32).astype(jnp.int32), out_pre)
+        out_post = jnp.where(valid, (key % n_post32).astype(jnp.int32), out_post)
+    else:
+        sentinel = jnp.int32(jnp.iinfo(jnp.int32).max)
+        out_pre, out_post = jnp.where(valid, out_pre, sentinel), jnp.where(valid, out_post, sentinel)
+        # the rows ran in post order: a stable sort by pre gives (pre, post) order
+        out_pre, out_post = lax.sort((out_pre, out_post), num_keys=1, is_stable=True)
+    return out_pre, out_post, count
+
+
+def find_pairs(
+    plan: Plan,
+    pre_pos: jax.Array,
+    post_pos: jax.Array,
+    box: jax.Array | None,
+    *,
+    skip_diagonal: bool,
+    seed: jax.Array | None = None,
+    profile: tuple[tuple[Any, ...], Any] | None = None,
+    unit: Any = None,
+    radius: float | None = None,
+) -> tuple[jax.Array, jax.Array, int]:
+    """The pairs of ``plan``'s candidates kept by a Bernoulli(``profile(d)``) draw per pair
+    (``seed``, ``profile = (leaves, static)``) or, without a seed, by ``d <= radius``; sorted
+    by ``(pre, post)``, padded to a capacity class, and their count."""
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    width, posts, k0 = _rows(plan)
+    P = max(1, BLOCK // width)
+    m = posts.shape[0]
+    m_cap = _pow2(m, P)
+    pre_cap, post_cap = _pow2(n_pre, 8), _pow2(n_post, 8)
+    order = plan.pre_order
+    ends = np.cumsum(plan.length, axis=1)
+    inputs = (
+        jnp.asarray(_padded(posts, m_cap, np.int32)),
+        jnp.asarray(_padded(k0, m_cap, np.int32)),
+        np.int32(m),
+    )
+    spatial = (
+        jnp.asarray(_padded(plan.start, post_cap, np.int32)),
+        jnp.asarray(_padded(ends, post_cap, np.int32)),
+        jnp.zeros((pre_cap, pre_pos.shape[1]), pre_pos.dtype).at[:n_pre].set(pre_pos[jnp.asarray(order)]),
+        jnp.asarray(_padded(order, pre_cap, np.int32)),
+        jnp.zeros((post_cap, post_pos.shape[1]), post_pos.dtype).at[:n_post].set(post_pos),
+        box,
+    )
+    leaves, static = profile if profile is not None else ((), None)
+    bernoulli = seed is not None
+    seed = seed if bernoulli else jnp.zeros(2, jnp.uint32)
+    radius = jnp.asarray(0.0 if radius is None else radius, pre_pos.dtype)
+    config = dict(
+        width=width,
+        rows_per_block=P,
+        static=static,
+        unit=unit,
+        skip_diagonal=skip_diagonal,
+        bernoulli=bernoulli,
+        packed=n_pre * n_post < 2**32 - 1,
+    )
+    n_blocks = -(-m // P)
+
+    def run(capacity, stride):
+        return _pair_loop(seed, *inputs[:2], inputs[2], np.int32(stride), *spatial, leaves, radius, np.int32(n_post),
+                          capacity=capacity, **config)  # fmt: skip
+
+    if plan.total <= _SMALL:  # room for every candidate
+        capacity = capacity_for(plan.total)
+    else:  # estimate the count from a sample of blocks spread over the space
+        stride = max(1, n_blocks // 32)
+        sampled = int(run(MIN_CAPACITY, stride)[2])
+        estimate = sampled * n_blocks / -(-n_blocks // stride)
+        capacity = capacity_for(int(estimate * 1.1 + 8 * math.sqrt(estimate) + 64))
+    pre, post, count = run(capacity, 1)
+    count = int(count)
+    if count > capacity:  # the sample fell short: the exact count is known now
+        pre, post, count = run(capacity_for(count), 1)
+        count = int(count)
+    return pre, post, count

@@ -1,0 +1,258 @@
+"""Proximity rules: pairs by their distance, through spatial cells (:mod:`._cells`).
+
+:func:`distance_probability` keeps every pair independently with probability
+``clip(profile(d), 0, 1)``; :func:`kernel_connectivity` keeps every pair within a radius
+and weights it by a kernel of the displacement. With a cut-off (the profile's
+``max_distance``, the kernel's ``radius``) the work is O(n + candidates) through spatial
+cells, the candidates a few times the pairs within the cut-off; without one, the pairs
+are streamed in blocks (O(n_pre · n_post) work, O(block + nnz) memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from jaxinit import _core
+from jaxinit.profiles import Profile, _minimum_image
+from jaxinit.topology._cells import best_plan, find_pairs, stream_plan
+from jaxinit.topology._checks import check_size
+from jaxinit.topology._connectivity import Connectivity, empty
+from jaxinit.topology._sampling import trim
+from jaxinit.topology._spatial import spatial_inputs, split_callable
+
+
+def _inputs(name: str, pre_positions: Any, post_positions: Any, box: Any):
+    """Checked plain positions (device and float64 host copies), box and unit."""
+    for param, value in (("pre_positions", pre_positions), ("post_positions", post_positions), ("box", box)):
+        if value is not None and any(_core.is_traced(x) for x in jax.tree_util.tree_leaves(value)):
+            raise TypeError(
+                f"{name}: {param} must be concrete, not traced: the spatial cells are laid out on the host before "
+                "the pairs are drawn; call it outside jit/vmap and pass the Connectivity in"
+            )
+    pre_pos, post_pos, box, unit = spatial_inputs(name, pre_positions, post_positions, box)
+    dim = pre_pos.shape[1]
+    if not 1 <= dim <= 3:
+        raise ValueError(f"{name}: positions must have 1 to 3 coordinates per neuron, got shape {pre_pos.shape}")
+    check_size(name, "pre_positions.shape[0]", pre_pos.shape[0])
+    check_size(name, "post_positions.shape[0]", post_pos.shape[0])
+    host_pre = np.asarray(pre_pos, np.float64)
+    host_post = host_pre if post_positions is None else np.asarray(post_pos, np.float64)
+    for param, host in (("pre_positions", host_pre), ("post_positions", host_post)):
+        if not np.isfinite(host).all():
+            at = int(np.argmax(~np.isfinite(host).all(axis=1)))
+            raise ValueError(f"{name}: {param} must be finite, got {host[at].tolist()} for neuron {at}")
+    host_box = None if box is None else np.asarray(box, np.float64)
+    return pre_pos, post_pos, box, unit, host_pre, host_post, host_box
+
+
+def _cutoff(name: str, param: str, value: Any, unit: Any, value_unit: Any = None) -> float:
+    """A cut-off length as a plain number in the positions' unit, checked ``> 0``."""
+    if value_unit is not None:
+        value = _core.attach_unit(value, value_unit)
+    if _core.is_quantity(value):
+        if unit is None:
+            raise ValueError(
+                f"{name}: {param} is a Quantity ({value}) but the positions are plain numbers; give both in units "
+                "of length, or both plain"
+            )
+        from jaxinit import units
+
+        value = units.to_plain(name, param, value, unit)
+    elif unit is not None:
+        raise ValueError(
+            f"{name}: {param} is a plain number ({value!r}) but the positions are in {unit}; give it in units of "
+            "length too"
+        )
+    _core.validate(name, {param: value}, {param: _core.POSITIVE})
+    return float(np.max(np.asarray(value, np.float64)))
+
+
+def _probe(name: str, param: str, fn: Callable, value: Any, what: str) -> Any:
+    """``fn(value)`` on a tiny input, so that a unit mismatch fails before any work."""
+    try:
+        return fn(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: {param} cannot take {what}: {error}") from error
+
+
+def distance_probability(
+    key: ArrayLike,
+    pre_positions: ArrayLike,
+    post_positions: ArrayLike | None = None,
+    *,
+    profile: Callable[[jax.Array], jax.Array],
+    box: ArrayLike | None = None,
+    allow_autapse: bool = False,
+) -> Connectivity:
+    """Every pair a synapse independently with probability ``clip(profile(distance), 0, 1)``
+    (NEST's spatial ``pairwise_bernoulli``, braintools' ``DistanceDependent``).
+
+    Each pair's draw is a function of the key and the pair alone (``threefry2x32`` of
+    ``(pre, post)``, kept below ``ceil(p · 2**32)``), so the law is exactly Bernoulli per
+    pair and the result does not depend on how the pairs are visited. When ``profile``
+    is a :class:`~jaxinit.profiles.Profile` with a ``max_distance``, only pairs in
+    neighbouring spatial cells are visited: O(n + candidates) work, the candidates a few
+    times the pairs within ``max_distance`` (never all pairs). Otherwise every pair is
+    visited in blocks: O(n_pre · n_post) work, O(block + nnz) memory. Both give the
+    same synapses for the same key.
+
+    The synapse count is random and sets the output's length, so the key and positions
+    must be concrete (call it outside ``jit``). Memory: about 8 bytes per synapse (two
+    int32 indices, padded to a power of two while building), plus ``(n_pre + n_post)``
+    times a few dozen bytes for the cells.
+
+    Args:
+      key: a concrete PRNG key.
+      pre_positions: ``(n_pre, dim)`` coordinates, ``dim`` 1 to 3 (``(n,)`` for 1-D);
+        plain, or a Quantity of length.
+      post_positions: ``(n_post, dim)`` coordinates, or ``None`` for a recurrent
+        population at ``pre_positions`` (autapses then excluded unless allowed).
+      profile: a callable of distances, e.g. ``jaxinit.profiles.gaussian(0.1,
+        max_distance=0.3)``; values are clipped to [0, 1] (NaN counts as 0). Its
+        lengths in units when the positions are (converted: ``sigma`` in mm beside
+        positions in µm is fine).
+      box: periodic box side(s), ``> 0`` (a Quantity when the positions are one), or
+        ``None`` for open boundaries.
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+
+    Returns:
+      A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, int32 indices.
+
+    Raises:
+      TypeError: a traced key, positions or box; ``profile`` not callable.
+      ValueError: positions of the wrong shape, of more than 3 dimensions, not finite,
+        or of different dimension or unit convention; a bad ``box``; a profile that
+        cannot take the positions' distances (units that disagree).
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxinit import profiles
+      >>> from jaxinit.topology import synapse_distances
+      >>> grid = jnp.stack(jnp.meshgrid(jnp.arange(20.0), jnp.arange(20.0)), -1).reshape(-1, 2)
+      >>> conn = distance_probability(jax.random.key(0), grid, profile=profiles.gaussian(2.0, max_distance=4.0))
+      >>> conn.nnz, conn.pre.dtype, float(synapse_distances(conn, grid).max()) <= 4.0
+      (7062, dtype('int32'), True)
+    """
+    name = "distance_probability"
+    leaves, static = split_callable(
+        name, "profile", profile, "a callable distance profile such as jaxinit.profiles.gaussian(0.1, max_distance=0.3)"
+    )
+    pre_pos, post_pos, box, unit, host_pre, host_post, host_box = _inputs(name, pre_positions, post_positions, box)
+    _probe(name, "profile", profile, _core.attach_unit(jnp.zeros(1, pre_pos.dtype), unit), "the positions' distances")
+    cutoff = None
+    if isinstance(profile, Profile) and profile.params.get("max_distance") is not None:
+        cutoff = _cutoff(name, "profile's max_distance", profile.params["max_distance"], unit, profile.unit)
+    key = _core.check_key(name, key)
+    if _core.is_traced(key):
+        raise TypeError(
+            f"{name}: key must be concrete, got a traced key: the synapse count is random and sets the output's "
+            "length; call distance_probability outside jit/vmap and pass the Connectivity into the jitted function"
+        )
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    if n_pre * n_post == 0:
+        return empty(n_pre, n_post)
+    skip_diagonal = post_positions is None and not allow_autapse
+    plan = stream_plan(n_pre, n_post) if cutoff is None else best_plan(host_pre, host_post, host_box, cutoff)
+    seed = jax.random.bits(key, (2,), jnp.uint32)
+    pre, post, nnz = find_pairs(
+        plan, pre_pos, post_pos, box, skip_diagonal=skip_diagonal, seed=seed, profile=(leaves, static), unit=unit
+    )
+    pre, post = trim((pre, post), nnz)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+
+
+def kernel_connectivity(
+    pre_positions: ArrayLike,
+    post_positions: ArrayLike | None = None,
+    *,
+    kernel: Callable[[jax.Array], jax.Array],
+    radius: ArrayLike,
+    box: ArrayLike | None = None,
+    allow_autapse: bool = False,
+) -> Connectivity:
+    """Every pair within ``radius``, weighted by a kernel of the displacement (a
+    convolution between sheets: braintools' Conv2d, Gaussian, Gabor, DoG, Mexican hat,
+    Sobel, Laplacian and custom kernels).
+
+    The pairs are found through spatial cells of side about ``radius`` (O(n + nnz)
+    work, never all pairs); each synapse's weight is then ``kernel(displacement)``, one
+    call on all synapses at once. The displacement is ``pre − post`` (the presynaptic
+    neuron's place relative to the postsynaptic one, the shorter way round a periodic
+    ``box``), so a kernel reads as a receptive field centred on each post neuron, as a
+    convolution's taps are. Deterministic: no key.
+
+    Args:
+      pre_positions: ``(n_pre, dim)`` coordinates, ``dim`` 1 to 3 (``(n,)`` for 1-D);
+        plain, or a Quantity of length.
+      post_positions: ``(n_post, dim)`` coordinates, or ``None`` for a recurrent
+        population at ``pre_positions`` (autapses then excluded unless allowed).
+      kernel: either a callable of displacements ``(nnz, dim) -> (nnz,)`` weights (in
+        the positions' unit when they are Quantities; its weights may be Quantities),
+        or a radial :class:`~jaxinit.profiles.Profile` such as
+        ``profiles.dog(1.0, 3.0)``, applied to the distance.
+      radius: pairs with distance ``<= radius`` are connected, ``> 0`` (a Quantity when
+        the positions are one).
+      box: periodic box side(s), ``> 0``, or ``None`` for open boundaries.
+      allow_autapse: allow ``pre == post`` in a recurrent population.
+
+    Returns:
+      A :class:`Connectivity` sorted by ``(pre, post)`` with ``weight``.
+
+    Raises:
+      TypeError: traced positions or box; ``kernel`` not callable.
+      ValueError: bad positions, box or radius (see :func:`distance_probability`); a
+        kernel that cannot take the displacements or does not return one weight per
+        synapse.
+
+    Example:
+      A 3 x 3 Sobel filter from one 8 x 8 sheet onto another (the same grid), as taps
+      indexed by the integer displacement:
+
+      >>> import jax.numpy as jnp
+      >>> grid = jnp.stack(jnp.meshgrid(jnp.arange(8.0), jnp.arange(8.0), indexing="ij"), -1).reshape(-1, 2)
+      >>> taps = jnp.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+      >>> def sobel(v):
+      ...     i, j = (jnp.round(v).astype(jnp.int32) + 1).T
+      ...     return taps[i, j]
+      >>> conn = kernel_connectivity(grid, grid, kernel=sobel, radius=1.5)
+      >>> conn.nnz, conn.in_degree()[9].item(), conn.to_dense()[:, 9].reshape(8, 8)[:3, :3].tolist()
+      (484, 9, [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    """
+    name = "kernel_connectivity"
+    if not callable(kernel):
+        raise TypeError(
+            f"{name}: kernel must be a callable of displacements (nnz, dim) -> (nnz,) or a radial profile such as "
+            f"jaxinit.profiles.gaussian(1.0), got {kernel!r}"
+        )
+    pre_pos, post_pos, box, unit, host_pre, host_post, host_box = _inputs(name, pre_positions, post_positions, box)
+    cutoff = _cutoff(name, "radius", radius, unit)
+    radial = isinstance(kernel, Profile)
+    dim = pre_pos.shape[1]
+
+    def weigh(diff):  # plain displacements in, the kernel's weights out
+        if radial:
+            return kernel(_core.attach_unit(jnp.sqrt(jnp.sum(jnp.square(diff), axis=-1)), unit))
+        return kernel(_core.attach_unit(diff, unit))
+
+    probe = _probe(name, "kernel", weigh, jnp.zeros((1, dim), pre_pos.dtype), "displacements (1, dim)")
+    if getattr(probe, "shape", None) != (1,):
+        raise ValueError(
+            f"{name}: kernel must return one weight per synapse, shape (nnz,), got shape "
+            f"{getattr(probe, 'shape', None)} for displacements of shape (1, {dim})"
+        )
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    skip_diagonal = post_positions is None and not allow_autapse
+    if n_pre * n_post == 0:
+        pre = post = jnp.zeros(0, jnp.int32)
+    else:
+        plan = best_plan(host_pre, host_post, host_box, cutoff)
+        pre, post, nnz = find_pairs(plan, pre_pos, post_pos, box, skip_diagonal=skip_diagonal, radius=cutoff)
+        pre, post = trim((pre, post), nnz)
+    weight = weigh(_minimum_image(pre_pos[pre] - post_pos[post], box))
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, weight=weight)
