@@ -8,6 +8,7 @@ new rule gets them by being added here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import jax.numpy as jnp
@@ -174,5 +175,25 @@ BUILDERS += [
         jit=False,
         vmap=False,
         empty=lambda key: T.kernel_connectivity(jnp.zeros((0, 2)), kernel=profiles.gaussian(1.0), radius=1.0),
+    ),
+]
+
+
+def _two_populations(key, n):
+    """E and I populations of one network: fused multapse draws and a built fixed in-degree."""
+    rule = functools.partial(T.random_topology, n_syn=3 * n, multapses=True)
+    indegree = T.projection(functools.partial(T.fixed_indegree, k=2), weight=0.5)
+    table = [[T.projection(rule, weight=1.0), indegree], [T.projection(rule, weight=-2.0), None]]
+    return T.network(key, [n, n // 2], table)
+
+
+BUILDERS += [
+    Builder(
+        "network",
+        _two_populations,
+        nnz=lambda n: 3 * n + 2 * (n // 2) + 3 * n,
+        distinct=False,
+        jit=False,
+        vmap=False,
     ),
 ]
