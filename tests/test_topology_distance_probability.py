@@ -24,11 +24,11 @@ def _dense_distances(pre, post, box):
 
 
 def test_pair_frequencies_follow_the_profile():
-    # 30 fixed points, 400 keys: every pair's count is Binomial(400, clip(profile(d), 0, 1)).
+    # 30 fixed points, 200 keys: every pair's count is Binomial(200, clip(profile(d), 0, 1)).
     # Two-sided binomial tests at 1e-6 / pairs each: the whole test fails by chance with
     # probability <= 1e-6 (Bonferroni). The profile exceeds 1 near 0 and is cut at 0.35.
     xy = _points(30, 2, seed=7)
-    n_keys = 400
+    n_keys = 200
     counts = np.zeros((30, 30), np.int64)
     above_one = profiles.dog(0.2, 1.0, amplitude_center=1.3, amplitude_surround=0.0, max_distance=0.35)
     for key in jax.random.split(KEY, n_keys):
