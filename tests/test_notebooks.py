@@ -7,9 +7,16 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+# the Flax/Equinox/ensembles tutorial trains models (about 2 CPU-minutes): its APIs are tested in
+# test_integration_*.py and test_tree*.py, so the notebook itself runs with the slow checks
+SLOW = {"05_flax_equinox_ensembles.ipynb"}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=[pytest.mark.slow] if p.name in SLOW else []) for p in NOTEBOOKS],
+    ids=lambda p: p.name,
+)
 def test_notebook_runs(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     # a fresh kernel in the notebook's folder; any cell error fails the test
