@@ -150,12 +150,11 @@ def _call_rule(rule: Callable, key: jax.Array, n_pre: int, n_post: int | None, c
             raise ValueError("a spatial rule needs positions: pass positions= to network (one array per population)")
         args += [ctx["pre_positions"], ctx.get("post_positions")]
         return rule(*args, box=ctx.get("box")) if "box" in rest else rule(*args)
-    if rest and rest[0] == "n" and len(rest) >= 1 and "n_post" not in rest:
+    if rest and rest[0] == "n" and "n_post" not in rest:
         # one_to_one(n): a pairing of two populations of one size
         if n_post is not None and n_post != n_pre:
             raise ValueError(f"a one-to-one rule needs populations of one size, got {n_pre} and {n_post}")
-        conn = rule(*args, n_pre)
-        return conn if n_post is not None else conn
+        return rule(*args, n_pre)
     return rule(*args, n_pre, n_post)
 
 
@@ -230,7 +229,7 @@ def _check_table(name: str, sizes: Any, table: Any) -> tuple[list[int], list[tup
     return sizes, entries
 
 
-def _positions_ctx(name, positions, box, sizes, i, j) -> dict:
+def _positions_ctx(positions, box, i, j) -> dict:
     if positions is None:
         return {}
     pre_pos, post_pos = positions[i], positions[j]
@@ -334,7 +333,7 @@ def network(
         return unstacked[p][what]
 
     for p, (i, j, proj) in enumerate(entries):
-        ctx = _positions_ctx(name, positions, box, sizes, i, j)
+        ctx = _positions_ctx(positions, box, i, j)
         n_post = None if i == j else sizes[j]
         try:
             if isinstance(proj, Projection):
@@ -463,7 +462,7 @@ def _draw_alone(name, inits, built, key_of, entries, positions, box) -> list[Any
         elif _groupable(init):
             out.append(None)
         else:
-            ctx = _positions_ctx(name, positions, box, None, i, j)
+            ctx = _positions_ctx(positions, box, i, j)
             out.append(synapse_values(key_of(p), built[p], init, *_geometry_args(ctx)))
     return out
 
@@ -525,7 +524,7 @@ def _plan_values(name: str, kind: str, inits: list[Any], drawn: list[Any], label
             groups.setdefault(jax.tree_util.tree_structure(init), []).append(p)
             given.append(None)
         else:
-            given.append(units_to(d, unit))
+            given.append(_in_unit(d, unit))
     stacked, group_list = [], []
     for treedef, members in groups.items():
         rows = [jax.tree_util.tree_leaves(inits[p]) for p in members]
@@ -540,7 +539,7 @@ def _plan_values(name: str, kind: str, inits: list[Any], drawn: list[Any], label
     return group_list, tuple(stacked), given, unit
 
 
-def units_to(values: Any, unit: Any) -> jax.Array:
+def _in_unit(values: Any, unit: Any) -> jax.Array:
     """Plain values in ``unit`` (values without a unit when ``unit`` is None)."""
     if unit is None or not _core.is_quantity(values):
         return jnp.asarray(values)
