@@ -552,7 +552,9 @@ def _markdown(rows, versions, load_before, load_after, wall, brian2_error, args)
         source = f"`{jaxinit_path}`"
     with_multapses = next((res[0]["multapses"] for *_, res in rows if res and "multapses" in res[0]), True)
     jaxinit_rule = (
-        "jaxinit `random_topology(key, N_pre, N_post, n_syn=K, multapses=True)` per projection, the same rule"
+        "jaxinit `models.potjans_diesmann(key, 0.1)`: one `topology.network` of "
+        "`random_topology(..., n_syn=K, multapses=True)` projections, the same rule, with weights and delays "
+        "drawn inside the network kernel (versions before `jaxinit.models`: one `random_topology` per projection)"
         if with_multapses
         else "jaxinit (this version has no multapse option) `random_topology(key, N_pre, N_post, n_syn=K)` per "
         "projection, K distinct pairs (autapses allowed: two populations)"
@@ -655,8 +657,8 @@ def _markdown(rows, versions, load_before, load_after, wall, brian2_error, args)
         "`with_delays(key, conn, ji.clip(ji.normal(d, sd), low=0.1))`; NEST `nest.random.normal` and "
         "`nest.math.max(..., 0.1)`; Brian2 `randn()` and `clip()` expressions. The microcircuit's weights are "
         "87.8 pA, NEST's example value before its K-scaling compensation (timings do not depend on it). NEST's "
-        "neurons are `iaf_psc_alpha`, Brian2's a one-line leaky membrane. jaxinit keeps the microcircuit as 55 "
-        "`Connectivity` objects (one per projection, not concatenated), NEST as one network, Brian2 as 55 "
+        "neurons are `iaf_psc_alpha`, Brian2's a one-line leaky membrane. jaxinit builds the microcircuit as one "
+        "sorted `Connectivity` (before `jaxinit.models`: 55, one per projection), NEST as one network, Brian2 as 55 "
         '`Synapses`. "cold, fills the cache": a first process with JAX\'s persistent compilation cache '
         "(`jax_compilation_cache_dir`, `jax_persistent_cache_min_compile_time_secs=0`, "
         '`jax_persistent_cache_min_entry_size_bytes=-1`) enabled on an empty folder; "persistent cache": later '
