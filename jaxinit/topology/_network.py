@@ -269,11 +269,13 @@ def network(
     The weights and delays of :func:`projection` entries are drawn together: the
     initializers of one structure (``normal`` with any parameters, say) are one draw
     over the network with each synapse's parameters gathered from its projection, and
-    every synapse is placed into the global ``(pre, post)`` order by a counting sort,
-    in one kernel whose sizes are traced inside static capacities. So a network of many
+    every synapse is placed into the global ``(pre, post)`` order by one sort, in one
+    kernel whose sizes are traced inside static capacities. So a network of many
     projections compiles a few programs, and rebuilding it (another key, other sizes in
-    the same capacity classes) compiles none. Memory: about 60 B per synapse at the
-    peak (the output is 8 B per synapse plus 4 B per value).
+    the same capacity classes) compiles none. Memory: about 100 bytes per slot of the
+    padded capacity (the next power of two above the synapse count) at the peak,
+    measured at 2.7·10⁷ synapses with weights and delays; the output is 8 bytes per
+    synapse plus 4 per value.
 
     Args:
       key: a PRNG key.
