@@ -1,8 +1,12 @@
-"""Shared by tests that need a fresh Python process (x64 mode must be set before JAX starts)."""
+"""Shared by tests: a fresh Python process (x64 mode must be set before JAX starts), and a
+count of XLA compilations."""
 
+import contextlib
 import os
 import subprocess
 import sys
+
+import jax
 
 
 def run_with_x64(script: str) -> str:
@@ -11,3 +15,20 @@ def run_with_x64(script: str) -> str:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+@contextlib.contextmanager
+def count_compilations():
+    """Yields a list that collects one entry per XLA compilation inside the ``with`` block
+    (``jax.monitoring``'s backend-compile events)."""
+    counted = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            counted.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield counted
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)

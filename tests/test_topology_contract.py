@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.helpers import count_compilations
 from tests.topology_cases import BUILDERS
 
 KEY = jax.random.key(0)
@@ -69,17 +70,8 @@ def test_empty_requests_give_empty_connectivity(case):
 
 @pytest.mark.parametrize("case", BUILDERS, ids=ids)
 def test_building_the_same_size_again_compiles_nothing(case):
-    compiles = []
-
-    def listener(event, duration, **_):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiles.append(duration)
-
     n = case.sizes[0]
     jax.block_until_ready(case.build(KEY, n).pre)
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compilations() as compiles:
         jax.block_until_ready(case.build(KEY_1, n).pre)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
     assert compiles == []

@@ -8,8 +8,6 @@ errors.
 
 from __future__ import annotations
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +27,7 @@ from jaxinit.topology import (
     with_weights,
 )
 from jaxinit.topology._sampling import capacity_for, trim
+from tests.helpers import count_compilations
 
 P_FLOOR = 1e-4
 KEY = jax.random.key(0)
@@ -57,21 +56,6 @@ def assert_valid(conn: Connectivity, *, recurrent_no_autapse: bool = False, dist
         assert np.all(np.diff(flat) > 0), "repeated pair"
     if recurrent_no_autapse:
         assert not np.any(pre == post)
-
-
-@contextlib.contextmanager
-def count_compilations():
-    counted = []
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            counted.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield counted
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 # --- deterministic rules ----------------------------------------------------------------------

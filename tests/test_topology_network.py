@@ -14,6 +14,7 @@ from scipy import stats
 import jaxinit as ji
 from jaxinit import models
 from jaxinit import topology as T
+from tests.helpers import count_compilations
 
 KEY = jax.random.key(0)
 SIZES = [60, 30, 45]
@@ -104,12 +105,6 @@ def test_fused_pairs_are_uniform():
 
 
 def test_rebuilding_in_the_same_capacity_classes_compiles_nothing():
-    compiles = []
-
-    def listener(event, duration, **_):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiles.append(duration)
-
     def build(key, k):
         rule = functools.partial(T.random_topology, n_syn=k, multapses=True)
         proj = T.projection(rule, weight=ji.normal(1.0, 0.1), delay=ji.clip(ji.normal(1.5, 0.7), low=0.1))
@@ -117,12 +112,9 @@ def test_rebuilding_in_the_same_capacity_classes_compiles_nothing():
 
     jax.block_until_ready(build(KEY, 900).pre)
     key_3 = jax.random.key(3)  # made outside the counted call (its seeding would count)
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compilations() as compiles:
         conn = build(key_3, 1000)  # other key, other counts: same capacity classes
         jax.block_until_ready(conn.pre)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
     assert conn.nnz == 3000 and compiles == []
 
 

@@ -9,6 +9,7 @@ import pytest
 from jaxinit import profiles
 from jaxinit import topology as T
 from jaxinit.topology import _spatial
+from tests.helpers import count_compilations
 
 KEY = jax.random.key(0)
 
@@ -126,17 +127,8 @@ def test_bad_box_and_profile(args, error, message):
 def test_equal_profiles_share_one_compiled_kernel():
     # profiles are pytrees compared by value: a fresh gaussian(100.0) must not recompile
     xy = _sheet(n=300)
-    compiled = []
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiled.append(event)
-
     T.distance_topology(KEY, xy, profile=profiles.gaussian(100.0), k=4)
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compilations() as compiled:
         T.distance_topology(KEY, xy, profile=profiles.gaussian(100.0), k=4)
         T.distance_topology(KEY, xy, profile=profiles.gaussian(120.0), k=4)  # a new sigma is a value
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
     assert compiled == []

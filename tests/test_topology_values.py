@@ -11,6 +11,7 @@ import jaxinit as ji
 from jaxinit import profiles
 from jaxinit import topology as T
 from jaxinit.topology import _memory
+from tests.helpers import count_compilations
 
 KEY = jax.random.key(0)
 XY = jax.random.uniform(jax.random.key(3), (100, 2), maxval=500.0)
@@ -136,15 +137,6 @@ def test_block_wise_values_compile_once_per_kind_of_initializer():
     # normal(...) with other numbers, another key or other weights compile nothing new
     T.synapse_values(KEY, CONN, ji.normal(1.0, 0.5), block_size=64)
     key_1 = jax.random.key(1)  # made outside the counted call (its seeding would count)
-    compiled = []
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiled.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with count_compilations() as compiled:
         again = T.synapse_values(key_1, CONN, ji.normal(2.0, 0.1), block_size=64)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
     assert compiled == [] and again.shape == (600,)

@@ -36,7 +36,7 @@ _KINDS = ("weight", "delay")
 _INT32_MAX = 2**31 - 1
 
 
-def _value_init(label: str, value: Any) -> Any:
+def _value_init(value: Any) -> Any:
     """A weight or delay as an initializer: numbers and Quantities become constants."""
     if value is None or callable(value):
         return value
@@ -76,7 +76,7 @@ class Projection:
         geometry = _geometry_args(ctx)
         values = {}
         for kind, key_kind in zip(_KINDS, (key_weight, key_delay), strict=True):
-            init = _value_init(kind, getattr(self, kind))
+            init = _value_init(getattr(self, kind))
             if init is not None:
                 values[kind] = synapse_values(key_kind, conn, init, *geometry)
         return dataclasses.replace(conn, **values)
@@ -339,7 +339,7 @@ def network(
         n_post = None if i == j else sizes[j]
         try:
             if isinstance(proj, Projection):
-                inits = {kind: _value_init(kind, getattr(proj, kind)) for kind in _KINDS}
+                inits = {kind: _value_init(getattr(proj, kind)) for kind in _KINDS}
                 request = _fused_request(proj.rule, sizes[i], n_post)
                 if request is not None and all(map(_groupable, inits.values())):
                     fused[p] = request
@@ -362,7 +362,7 @@ def network(
             given = getattr(built[p], kind) if inits[kind] is None and p in built else None
             value_inits[kind].append(inits[kind] if inits[kind] is not None else given)
 
-    nnz = [built[p].nnz if p in built else fused[p][3] for p in range(len(entries))]
+    nnz = [built[p].nnz if p in built else fused[p][2] for p in range(len(entries))]
     total = sum(nnz)
     check_memory(name, capacity_for(total), "network")
     labels = [f"projection ({i}, {j})" for i, j, _ in entries]
@@ -376,8 +376,8 @@ def network(
         "post": tuple(x[1] for x in padded),
         "built": np.asarray(order, np.int32),
         "fused": np.asarray(fused_order, np.int32),
-        "fused_sizes": np.asarray([fused[p][1:4] for p in fused_order], np.int32).reshape(-1, 3),
-        "fused_skip": np.asarray([fused[p][4] for p in fused_order], bool),
+        "fused_sizes": np.asarray([fused[p][:3] for p in fused_order], np.int32).reshape(-1, 3),
+        "fused_skip": np.asarray([fused[p][3] for p in fused_order], bool),
         "keys": keys,
         "nnz": np.asarray(nnz, np.int32),
         "pre_offset": np.asarray([offsets[i] for i, _, _ in entries], np.int32),
@@ -430,7 +430,7 @@ def _groupable(init: Any) -> bool:
 
 
 def _fused_request(rule: Callable, n_pre: int, n_post: int | None):
-    """``(n_pre, n_rows, n_cols, nnz, skip_diagonal)`` for a rule the network kernel draws
+    """``(n_rows, n_cols, nnz, skip_diagonal)`` for a rule the network kernel draws
     itself (``random_topology`` with ``multapses=True``: independent uniform pairs, so all
     such projections are one draw), else None."""
     from jaxinit.topology._random import fixed_total_request, random_topology
@@ -449,8 +449,8 @@ def _fused_request(rule: Callable, n_pre: int, n_post: int | None):
         keywords.get("allow_autapse", False),
         True,
     )
-    n_pre, _, n_cols, k, skip_diagonal = request
-    return (n_pre, n_pre, n_cols, k, skip_diagonal)
+    n_rows, _, n_cols, k, skip_diagonal = request
+    return (n_rows, n_cols, k, skip_diagonal)
 
 
 def _draw_alone(name, inits, built, key_of, entries, positions, box) -> list[Any]:
