@@ -54,8 +54,9 @@ def _table():
     ]
 
 
-def test_network_counts_order_and_dale_signs():
-    conn = T.network(KEY, SIZES, _table())
+@pytest.mark.parametrize("block_size", [10**9, 300], ids=["one block", "blocks of 300"])
+def test_network_counts_order_and_dale_signs(block_size):
+    conn = T.network(KEY, SIZES, _table(), block_size=block_size)
     _assert_sorted_in_range(conn)
     counts = _counts_by_projection(conn, SIZES)
     assert counts[0, 0] == 500 and counts[0, 1] == 7 * 30 and counts[1, 2] == 300
@@ -90,18 +91,54 @@ def test_network_values_follow_each_projections_law():
         assert abs(w.std() / sd - 1) < 6 * np.sqrt(0.5 / w.size)
 
 
-def test_fused_pairs_are_uniform():
+@pytest.mark.parametrize("block_size", [10**9, 1500], ids=["one block", "blocks of 1500"])
+def test_fused_pairs_are_uniform(block_size):
     """Fixed total number with multapses: each pre neuron's count is Binomial(K, 1/n_pre) and
     each post's Binomial(K, 1/n_post); a chi-square test of the pre counts against the
-    uniform law (false failure 1e-6)."""
+    uniform law (false failure 1e-6). In blocks, a wrong split of the count over the
+    blocks (or a wrong row range) shows as uneven pre counts."""
     k, n_pre, n_post = 20000, 50, 40
     rule = functools.partial(T.random_topology, n_syn=k, multapses=True)
-    conn = T.network(KEY, [n_pre, n_post], [[None, T.projection(rule)], [None, None]])
+    conn = T.network(KEY, [n_pre, n_post], [[None, T.projection(rule)], [None, None]], block_size=block_size)
     pre = np.asarray(conn.pre)
     post = np.asarray(conn.post) - n_pre
     for counts, n in ((np.bincount(pre, minlength=n_pre), n_pre), (np.bincount(post, minlength=n_post), n_post)):
         chi2 = ((counts - k / n) ** 2 / (k / n)).sum()
         assert stats.chi2.sf(chi2, n - 1) > 1e-6
+
+
+def test_values_a_rule_brings_are_the_same_in_blocks():
+    """Rules that bring their own weights (drawn with the projection's key, whatever the
+    blocks) sort with their pairs: in blocks, the network is the same element for element."""
+
+    def with_weights(k, mean):
+        def rule(key, n_pre, n_post, **_):
+            conn = T.fixed_indegree(key, n_pre, n_post, k=k)
+            return T.with_weights(key, conn, ji.normal(mean, 0.1))
+
+        return rule
+
+    sizes = [40, 25]
+    table = [[with_weights(5, 1.0), with_weights(8, 2.0)], [with_weights(3, -1.0), None]]
+    whole = T.network(KEY, sizes, table)
+    blocked = T.network(KEY, sizes, table, block_size=50)
+    for name in ("pre", "post", "weight"):
+        np.testing.assert_array_equal(getattr(blocked, name), getattr(whole, name))
+
+
+def test_networks_past_46341_neurons_are_built_in_blocks_of_packable_pairs():
+    """Above 46,341 neurons a pair no longer packs into one int32 sort key: the network
+    is built in blocks of fewer source neurons. The count falling in the last block is
+    Binomial(K, share) (checked within 6 sd)."""
+    n, k = 50_000, 3000
+    rule = functools.partial(T.random_topology, n_syn=k, multapses=True, allow_autapse=True)
+    conn = T.network(KEY, [n], [[T.projection(rule, weight=ji.normal(1.0, 0.1))]])
+    _assert_sorted_in_range(conn)
+    assert conn.nnz == k and np.isfinite(np.asarray(conn.weight)).all()
+    width = (2**31 - 1) // n
+    share = (n - width) / n
+    tail = int((np.asarray(conn.pre) >= width).sum())
+    assert abs(tail - k * share) < 6 * np.sqrt(k * share * (1 - share))
 
 
 def test_rebuilding_in_the_same_capacity_classes_compiles_nothing():

@@ -34,6 +34,11 @@ from jaxinit.topology._values import synapse_values
 
 _KINDS = ("weight", "delay")
 _INT32_MAX = 2**31 - 1
+# synapses expected per block of a network: one kernel call each, below the capacity
+# class 2**22 by ~100 standard deviations of the count; and the bytes a slot costs at
+# the kernel's peak (pairs, projection ids, the sort, values; measured 91 at 2.7e7)
+NETWORK_BLOCK = 4_000_000
+BYTES_PER_SLOT = 100
 
 
 def _value_init(value: Any) -> Any:
@@ -254,6 +259,7 @@ def network(
     *,
     positions: Sequence[ArrayLike] | None = None,
     box: ArrayLike | None = None,
+    block_size: int = NETWORK_BLOCK,
 ) -> Connectivity:
     """Populations laid out one after another, wired by a table of projections: the sparse
     counterpart of :func:`jaxinit.blocks`.
@@ -272,10 +278,16 @@ def network(
     every synapse is placed into the global ``(pre, post)`` order by one sort, in one
     kernel whose sizes are traced inside static capacities. So a network of many
     projections compiles a few programs, and rebuilding it (another key, other sizes in
-    the same capacity classes) compiles none. Memory: about 100 bytes per slot of the
-    padded capacity (the next power of two above the synapse count) at the peak,
-    measured at 2.7·10⁷ synapses with weights and delays; the output is 8 bytes per
-    synapse plus 4 per value.
+    the same capacity classes) compiles none.
+
+    Large networks are built in blocks: runs of source neurons expected to hold about
+    ``block_size`` synapses each (and, for the one-key sort, few enough neurons that a
+    pair packs into an int32), one kernel call per block, written into the output one
+    after another. The blocks follow from the sizes, counts and ``block_size`` alone, so
+    a key gives the same network on every machine. Memory: the output (8 bytes per
+    synapse plus 4 per value) plus one block's working arrays, about 100 bytes per slot
+    of its padded capacity (measured at 2.7·10⁷ synapses with weights and delays): 420
+    MiB at the default.
 
     Args:
       key: a PRNG key.
@@ -284,6 +296,8 @@ def network(
       positions: one ``(size, dim)`` array per population (same unit), for spatial rules
         and distance-dependent values; or ``None``.
       box: periodic box side(s) for the distances, or ``None``.
+      block_size: synapses expected per block (bounds the working memory; part of what
+        the key means: another ``block_size`` draws another network).
 
     Returns:
       One :class:`Connectivity` over ``sum(sizes)`` neurons, sorted by ``(pre, post)``,
@@ -317,6 +331,7 @@ def network(
     _check_positions(name, positions, sizes)
     if positions is not None:
         spatial_inputs(name, positions[0], None, box)  # checks the box and units up front
+    block_size = check_size(name, "block_size", block_size, 1)
     key = _core.check_key(name, key)
     n_pops = len(sizes)
     offsets = [int(x) for x in np.cumsum([0, *sizes])]
@@ -326,7 +341,7 @@ def network(
     built, fused, value_inits = {}, {}, {kind: [] for kind in _KINDS}
     # every projection's keys (rule, weight, delay) and the fused draw's, in one program
     codes = np.asarray([i * n_pops + j for i, j, _ in entries] + [n_pops * n_pops], np.uint32)
-    keys = _projection_keys(key, codes)
+    keys, seed = _projection_keys(key, codes)
     unstacked: list[Any] = []
 
     def key_of(p: int, what: int) -> jax.Array:
@@ -364,60 +379,107 @@ def network(
 
     nnz = [built[p].nnz if p in built else fused[p][2] for p in range(len(entries))]
     total = sum(nnz)
-    check_memory(name, capacity_for(total), "network")
     labels = [f"projection ({i}, {j})" for i, j, _ in entries]
-    order = sorted(built)  # built projections' slots first, then one block for the fused ones
-    caps = tuple(capacity_for(nnz[p]) for p in order)
-    padded = [_pad((built[p].pre, built[p].post), cap) for p, cap in zip(order, caps, strict=True)]
-    fused_order = sorted(fused)
-    fused_cap = capacity_for(sum(nnz[p] for p in fused_order)) if fused else 0
-    inputs = {
-        "pre": tuple(x[0] for x in padded),
-        "post": tuple(x[1] for x in padded),
-        "built": np.asarray(order, np.int32),
-        "fused": np.asarray(fused_order, np.int32),
-        "fused_sizes": np.asarray([fused[p][:3] for p in fused_order], np.int32).reshape(-1, 3),
-        "fused_skip": np.asarray([fused[p][3] for p in fused_order], bool),
-        "keys": keys,
-        "nnz": np.asarray(nnz, np.int32),
-        "pre_offset": np.asarray([offsets[i] for i, _, _ in entries], np.int32),
-        "post_offset": np.asarray([offsets[j] for _, j, _ in entries], np.int32),
-    }
-    projection_of = np.full((n_pops, n_pops), -1, np.int32)
-    for p, (i, j, _) in enumerate(entries):
-        projection_of[i, j] = p
-    inputs["n_total"] = np.int32(n_total)
-    inputs["population_start"] = np.asarray(offsets, np.int32)
-    inputs["projection_of"] = projection_of
-    # pairs pack into one int32 sort key below 46,341 neurons (values that a projection
-    # brought along would need the sort to carry them: then the pairs sort as two keys)
-    static = {"caps": caps, "fused_cap": fused_cap, "length_unit": None, "packed": n_total**2 < _INT32_MAX}
+    static = {"length_unit": None}
     geometry = None
     if positions is not None:
         all_positions = _concatenate_positions(name, positions)
         pre_pos, _, box_plain, static["length_unit"] = spatial_inputs(name, all_positions, None, box)
         geometry = (pre_pos, box_plain)
 
-    value_inputs, value_static = {}, {}
+    # pairs pack into one int32 sort key while a block spans few enough neurons (values
+    # that a projection brought along would need the sort to carry them: then the pairs
+    # sort as two keys)
+    packed = all(init is None or (callable(init) and _groupable(init)) for kind in _KINDS for init in value_inits[kind])
+    blocks = _plan_blocks(sizes, entries, nnz, block_size, n_total if packed else None)
+    check_memory(
+        name,
+        total,
+        "network",
+        extra=max(capacity_for(int(e)) for _, _, e in blocks) * BYTES_PER_SLOT,
+        extra_what="one block's working arrays",
+    )
+    value_plans, value_static = {}, {}
     for index, kind in enumerate(_KINDS):
         inits = value_inits[kind]
         if all(init is None for init in inits):
             continue
         drawn = _draw_alone(name, inits, built, lambda p, c=index + 1: key_of(p, c), entries, positions, box)
         groups, stacked, given, unit = _plan_values(name, kind, inits, drawn, labels)
-        value_inputs[kind] = {
-            "leaves": stacked,
-            "given": tuple(
-                None if given[p] is None else _pad((given[p],), cap)[0] for p, cap in zip(order, caps, strict=True)
-            ),
-            "column": index + 1,
-        }
+        value_plans[kind] = (index + 1, stacked, given)
         value_static[kind] = (tuple(groups), unit)
-        if any(g is not None for g in given):
-            static["packed"] = False
-    out = _assemble(inputs, value_inputs, geometry, _freeze(static), _freeze(value_static))
-    pre, post, *values = trim(tuple(out), total)
-    result = {kind: _core.attach_unit(v, value_static[kind][1]) for kind, v in zip(value_inputs, values, strict=True)}
+    fused_order = sorted(fused)
+    fused_counts = _split_fused(
+        seed,
+        [fused[p] for p in fused_order],
+        [offsets[entries[p][0]] for p in fused_order],
+        [sizes[entries[p][0]] for p in fused_order],
+        blocks,
+    )
+    projection_of = np.full((n_pops, n_pops), -1, np.int32)
+    for p, (i, j, _) in enumerate(entries):
+        projection_of[i, j] = p
+    shared = {
+        "keys": keys,
+        "fused": np.asarray(fused_order, np.int32),
+        "fused_cols": np.asarray([fused[p][1] for p in fused_order], np.int32),
+        "fused_skip": np.asarray([fused[p][3] for p in fused_order], bool),
+        "pre_offset": np.asarray([offsets[i] for i, _, _ in entries], np.int32),
+        "post_offset": np.asarray([offsets[j] for _, j, _ in entries], np.int32),
+        "n_total": np.int32(n_total),
+        "population_start": np.asarray(offsets, np.int32),
+        "projection_of": projection_of,
+    }
+    leaves = {kind: stacked for kind, (_, stacked, _) in value_plans.items()}
+    order = sorted(built)
+    host_pre = {p: np.asarray(built[p].pre) for p in order}
+    outputs = []
+    for c, (start, stop, _) in enumerate(blocks):
+        # this block's slice of every built projection (sorted by pre: a contiguous run)
+        lo_hi = [
+            np.searchsorted(host_pre[p], [start - offsets[entries[p][0]], stop - offsets[entries[p][0]]]) for p in order
+        ]
+        counts = [int(hi - lo) for lo, hi in lo_hi]
+        caps = tuple(capacity_for(n) for n in counts)
+        row_lo = np.asarray([max(start - offsets[entries[p][0]], 0) for p in fused_order], np.int32)
+        row_hi = np.asarray([min(stop - offsets[entries[p][0]], sizes[entries[p][0]]) for p in fused_order], np.int32)
+        fused_total = int(fused_counts[:, c].sum()) if fused else 0
+        inputs = {
+            "block": np.int32(c),
+            "block_start": np.int32(start),
+            "pre": tuple(
+                _pad((host_pre[p][lo:hi],), cap)[0] for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
+            ),
+            "post": tuple(
+                _pad((np.asarray(built[p].post)[lo:hi],), cap)[0]
+                for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
+            ),
+            "built": np.asarray(order, np.int32),
+            "built_count": np.asarray(counts, np.int32),
+            "fused_count": np.asarray(fused_counts[:, c] if fused else [], np.int32),
+            "fused_rows": np.stack([row_lo, row_hi], axis=1).reshape(-1, 2),
+        }
+        value_inputs = {
+            kind: {
+                "leaves": leaves[kind],
+                "given": tuple(
+                    None if given[p] is None else _pad((np.asarray(given[p])[lo:hi],), cap)[0]
+                    for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
+                ),
+                "column": column,
+            }
+            for kind, (column, _, given) in value_plans.items()
+        }
+        block_static = {
+            **static,
+            "caps": caps,
+            "fused_cap": capacity_for(fused_total) if fused else 0,
+            "packed": packed,
+        }
+        out = _assemble(shared, inputs, value_inputs, geometry, _freeze(block_static), _freeze(value_static))
+        outputs.append((out, sum(counts) + fused_total))
+    pre, post, *values = _concatenate_blocks(outputs, total)
+    result = {kind: _core.attach_unit(v, value_static[kind][1]) for kind, v in zip(value_plans, values, strict=True)}
     return Connectivity(pre, post, n_pre=n_total, n_post=n_total, **result)
 
 
@@ -551,60 +613,135 @@ def _in_unit(values: Any, unit: Any) -> jax.Array:
 
 
 @jax.jit
-def _projection_keys(key: jax.Array, codes: jax.Array) -> jax.Array:
-    """``(len(codes), 3)`` keys: ``split(fold_in(key, code), 3)`` for each code."""
-    return jax.vmap(lambda code: jax.random.split(jax.random.fold_in(key, code), 3))(codes)
+def _projection_keys(key: jax.Array, codes: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(len(codes), 3)`` keys: ``split(fold_in(key, code), 3)`` for each code; and four
+    random words from the last row (they seed the split of fused draws into blocks)."""
+    keys = jax.vmap(lambda code: jax.random.split(jax.random.fold_in(key, code), 3))(codes)
+    return keys, jax.random.bits(keys[-1, 1], (4,), jnp.uint32)
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4))
-def _assemble(inputs, value_inputs, geometry, static, value_static):
-    """The network's synapses in (pre, post) order: the built projections' padded pairs and
-    the fused projections' draw, offset to global indices, values drawn per synapse, one
-    sort. Sizes and counts are traced; only the capacities are static."""
+def _plan_blocks(
+    sizes: list[int], entries: list, nnz: list[int], block_size: int, pack_total: int | None
+) -> list[tuple[int, int, float]]:
+    """The network's blocks: runs of source neurons ``[start, stop)`` expected to hold at
+    most ``block_size`` synapses each, ``(start, stop, expected)``. With
+    ``pack_total`` a block also spans few enough neurons that its pairs pack into one
+    int32 sort key (``(pre - start) * pack_total + post``). The plan depends on the
+    sizes and counts only, never on the key or the machine, so a network is the same
+    wherever it is built."""
+    density = np.zeros(len(sizes))
+    for (i, _, _), k in zip(entries, nnz, strict=True):
+        density[i] += k / sizes[i]
+    cumulative = np.concatenate([[0.0], np.cumsum(np.repeat(density, sizes))])
+    n = int(cumulative.shape[0] - 1)
+    width = n if pack_total is None else max(1, _INT32_MAX // pack_total)
+    blocks, start = [], 0
+    while start < n:
+        stop = int(np.searchsorted(cumulative, cumulative[start] + block_size, side="right")) - 1
+        stop = min(max(stop, start + 1), start + width, n)
+        blocks.append((start, stop, float(cumulative[stop] - cumulative[start])))
+        start = stop
+    return blocks
+
+
+def _split_fused(
+    seed: jax.Array, requests: list, pre_offsets: list[int], pre_sizes: list[int], blocks: list
+) -> np.ndarray:
+    """How many of each fused projection's synapses have their source in each block:
+    ``(len(requests), len(blocks))`` counts. The pairs are independent and uniform, so
+    the counts are multinomial with the blocks' shares of the source population; drawn
+    exactly (NumPy's integer multinomial, seeded from the key)."""
+    counts = np.zeros((len(requests), len(blocks)), np.int64)
+    if not requests:
+        return counts
+    if len(blocks) == 1:
+        counts[:, 0] = [request[2] for request in requests]
+        return counts
+    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(np.asarray(seed).tobytes(), "little")))
+    starts = np.asarray([start for start, _, _ in blocks])
+    stops = np.asarray([stop for _, stop, _ in blocks])
+    for r, (request, offset, size) in enumerate(zip(requests, pre_offsets, pre_sizes, strict=True)):
+        overlap = np.clip(np.minimum(stops, offset + size) - np.maximum(starts, offset), 0, None)
+        counts[r] = rng.multinomial(request[2], overlap / size)
+    return counts
+
+
+def _aligned_empty(n: int, dtype: Any) -> np.ndarray:
+    """An uninitialised host array on a 64-byte boundary: ``jax.device_put`` on CPU then
+    uses its memory instead of copying it."""
+    dtype = np.dtype(dtype)
+    raw = np.empty(n * dtype.itemsize + 64, np.uint8)
+    offset = -raw.ctypes.data % 64
+    return raw[offset : offset + n * dtype.itemsize].view(dtype)
+
+
+def _concatenate_blocks(outputs: list[tuple[tuple, int]], total: int) -> tuple:
+    """The blocks' padded outputs, trimmed and laid end to end (their sources are in
+    increasing runs, so this is the global (pre, post) order). Copied block by block into
+    one host buffer per array, so the peak holds the output once plus one block."""
+    if len(outputs) == 1:
+        out, count = outputs[0]
+        return trim(tuple(out), count)
+    first = outputs[0][0]
+    buffers = [_aligned_empty(total, x.dtype) for x in first]
+    position = 0
+    for out, count in outputs:
+        for buffer, x in zip(buffers, out, strict=True):
+            buffer[position : position + count] = np.asarray(x)[:count]
+        position += count
+    return tuple(jax.device_put(buffer) for buffer in buffers)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _assemble(shared, inputs, value_inputs, geometry, static, value_static):
+    """One block of the network in (pre, post) order: the built projections' padded pairs
+    with sources in the block and the fused projections' draw of this block's counts,
+    offset to global indices, values drawn per synapse, one sort. Sizes, counts and the
+    block's bounds are traced; only the capacities are static."""
     static, value_static = dict(static), dict(value_static)
     caps, fused_cap = static["caps"], static["fused_cap"]
     parts_proj, parts_valid, parts_pre, parts_post = [], [], [], []
     for b, cap in enumerate(caps):
-        p = inputs["built"][b]
-        parts_proj.append(jnp.full(cap, p, jnp.int32))
-        parts_valid.append(jnp.arange(cap, dtype=jnp.int32) < inputs["nnz"][p])
+        parts_proj.append(jnp.full(cap, inputs["built"][b], jnp.int32))
+        parts_valid.append(jnp.arange(cap, dtype=jnp.int32) < inputs["built_count"][b])
         parts_pre.append(inputs["pre"][b])
         parts_post.append(inputs["post"][b])
     if fused_cap:
         slot = jnp.arange(fused_cap, dtype=jnp.int32)
-        counts = inputs["fused_sizes"][:, 2]
-        ends = jnp.cumsum(counts)
-        which = jnp.minimum(jnp.searchsorted(ends, slot, side="right"), counts.shape[0] - 1).astype(jnp.int32)
-        n_rows, n_cols = inputs["fused_sizes"][which, 0], inputs["fused_sizes"][which, 1]
-        key_rows, key_cols = jax.random.split(inputs["keys"][-1, 0])
-        rows = jax.random.randint(key_rows, (fused_cap,), 0, n_rows, dtype=jnp.int32)
+        ends = jnp.cumsum(inputs["fused_count"])
+        which = jnp.minimum(jnp.searchsorted(ends, slot, side="right"), ends.shape[0] - 1).astype(jnp.int32)
+        row_lo, row_hi = inputs["fused_rows"][which, 0], inputs["fused_rows"][which, 1]
+        n_cols = shared["fused_cols"][which]
+        key_rows, key_cols = jax.random.split(jax.random.fold_in(shared["keys"][-1, 0], inputs["block"]))
+        rows = jax.random.randint(key_rows, (fused_cap,), row_lo, jnp.maximum(row_hi, row_lo + 1), dtype=jnp.int32)
         cols = jax.random.randint(key_cols, (fused_cap,), 0, jnp.maximum(n_cols, 1), dtype=jnp.int32)
-        cols = jnp.where(inputs["fused_skip"][which] & (cols >= rows), cols + 1, cols)
-        parts_proj.append(inputs["fused"][which])
+        cols = jnp.where(shared["fused_skip"][which] & (cols >= rows), cols + 1, cols)
+        parts_proj.append(shared["fused"][which])
         parts_valid.append(slot < ends[-1])
         parts_pre.append(rows)
         parts_post.append(cols)
     proj, valid = jnp.concatenate(parts_proj), jnp.concatenate(parts_valid)
     pre_local, post_local = jnp.concatenate(parts_pre), jnp.concatenate(parts_post)
     sentinel = jnp.iinfo(jnp.int32).max
-    pre = jnp.where(valid, pre_local + inputs["pre_offset"][proj], sentinel)
-    post = jnp.where(valid, post_local + inputs["post_offset"][proj], sentinel)
+    pre = jnp.where(valid, pre_local + shared["pre_offset"][proj], sentinel)
+    post = jnp.where(valid, post_local + shared["post_offset"][proj], sentinel)
     if static["packed"]:
         # XLA's CPU sort is ~8x faster on one int32 key without payload than on two keys: sort the
         # pairs packed, then draw the values in sorted order (they are independent per synapse
         # given its projection, which the populations of (pre, post) tell)
-        n_total = inputs["n_total"]
-        packed = jnp.sort(jnp.where(valid, pre * n_total + post, sentinel))
+        n_total, start = shared["n_total"], inputs["block_start"]
+        packed = jnp.sort(jnp.where(valid, (pre - start) * n_total + post, sentinel))
         valid = packed != sentinel
-        pre, post = jnp.where(valid, packed // n_total, sentinel), jnp.where(valid, packed % n_total, sentinel)
-        starts = inputs["population_start"]
+        pre = jnp.where(valid, packed // n_total + start, sentinel)
+        post = jnp.where(valid, packed % n_total, sentinel)
+        starts = shared["population_start"]
         pop_pre = jnp.searchsorted(starts[1:], jnp.where(valid, pre, 0), side="right")
         pop_post = jnp.searchsorted(starts[1:], jnp.where(valid, post, 0), side="right")
-        proj = jnp.maximum(inputs["projection_of"][pop_pre, pop_post], 0)
+        proj = jnp.maximum(shared["projection_of"][pop_pre, pop_post], 0)
         pre_local, post_local = pre - starts[pop_pre], post - starts[pop_post]
     locals_ = (proj, pre_local, post_local, pre, post, geometry, static)
     values = [
-        _draw_values(value_inputs[kind], inputs["keys"], value_static[kind][0], *locals_)
+        _draw_values(value_inputs[kind], shared["keys"], inputs["block"], value_static[kind][0], *locals_)
         for kind in _KINDS
         if kind in value_inputs
     ]
@@ -614,7 +751,7 @@ def _assemble(inputs, value_inputs, geometry, static, value_static):
     return lax.sort((pre, post, *values), num_keys=2)
 
 
-def _draw_values(inputs, keys, groups, proj, pre_local, post_local, pre, post, geometry, static):
+def _draw_values(inputs, keys, block, groups, proj, pre_local, post_local, pre, post, geometry, static):
     caps = static["caps"]
     given = [jnp.zeros(cap, jnp.float32) if g is None else g for g, cap in zip(inputs["given"], caps, strict=True)]
     if static["fused_cap"]:
@@ -631,7 +768,8 @@ def _draw_values(inputs, keys, groups, proj, pre_local, post_local, pre, post, g
         # each synapse's parameters are its projection's: one draw for the whole group
         row = jnp.asarray(_row_of(group.members, n_proj))[proj]
         init = jax.tree_util.tree_unflatten(group.treedef, [leaf[row] for leaf in leaves])
-        drawn = init.plain(keys[group.members[0], inputs["column"]], (proj.shape[0],), None, ctx)
+        key = jax.random.fold_in(keys[group.members[0], inputs["column"]], block)
+        drawn = init.plain(key, (proj.shape[0],), None, ctx)
         if group.factor != 1.0:
             drawn = drawn * group.factor
         member = jnp.asarray(np.isin(np.arange(n_proj), group.members))[proj]
