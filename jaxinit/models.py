@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from jax.typing import ArrayLike
 
-from jaxinit import _core
+from jaxinit import _core, combinators
 from jaxinit.combinators import clip
 from jaxinit.distributions import normal
 from jaxinit.topology import Connectivity, network, projection, random_topology
@@ -145,8 +145,9 @@ def potjans_diesmann(key: ArrayLike, scale: float = 1.0, k_scale: float | None =
             if count == 0:
                 continue
             mean = PSC_MEAN * (2.0 if (target, source) == (0, 2) else 1.0) * (INHIBITORY_GAIN if inhibitory else 1.0)
-            weight = normal(mean, abs(mean) * PSC_RELATIVE_SD)
-            weight = clip(weight, high=0.0) if inhibitory else clip(weight, low=0.0)
+            # one structure for every projection's weight (the sign a scale): one grouped draw
+            magnitude = clip(normal(abs(mean), abs(mean) * PSC_RELATIVE_SD), low=0.0)
+            weight = combinators.scale(magnitude, -1.0 if inhibitory else 1.0)
             rule = functools.partial(random_topology, n_syn=count, multapses=True, allow_autapse=True)
             table[source][target] = projection(rule, weight=weight, delay=delay)
     conn = network(key, sizes, table)

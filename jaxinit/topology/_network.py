@@ -28,7 +28,7 @@ from jaxinit import _core
 from jaxinit.topology._checks import INDEX_LIMIT, check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
-from jaxinit.topology._sampling import capacity_for, trim
+from jaxinit.topology._sampling import capacity_for, trim, uniform_below
 from jaxinit.topology._spatial import pair_distances, spatial_inputs
 from jaxinit.topology._values import synapse_values
 
@@ -433,7 +433,7 @@ def network(
     leaves = {kind: stacked for kind, (_, stacked, _) in value_plans.items()}
     order = sorted(built)
     host_pre = {p: np.asarray(built[p].pre) for p in order}
-    outputs = []
+    output = _Output(total, len(blocks))
     for c, (start, stop, _) in enumerate(blocks):
         # this block's slice of every built projection (sorted by pre: a contiguous run)
         lo_hi = [
@@ -470,15 +470,22 @@ def network(
             }
             for kind, (column, _, given) in value_plans.items()
         }
+        widths = row_hi - row_lo
         block_static = {
             **static,
             "caps": caps,
             "fused_cap": capacity_for(fused_total) if fused else 0,
             "packed": packed,
+            # a pair is one draw while rows x columns fit int32 and rows stay below 2**22
+            "one_word_pairs": bool(
+                fused
+                and int(widths.max(initial=0)) < 1 << 22
+                and int((widths.astype(np.int64) * shared["fused_cols"]).max(initial=0)) <= _INT32_MAX
+            ),
         }
         out = _assemble(shared, inputs, value_inputs, geometry, _freeze(block_static), _freeze(value_static))
-        outputs.append((out, sum(counts) + fused_total))
-    pre, post, *values = _concatenate_blocks(outputs, total)
+        output.add(out, sum(counts) + fused_total)
+    pre, post, *values = output.arrays()
     result = {kind: _core.attach_unit(v, value_static[kind][1]) for kind, v in zip(value_plans, values, strict=True)}
     return Connectivity(pre, post, n_pre=n_total, n_post=n_total, **result)
 
@@ -675,21 +682,39 @@ def _aligned_empty(n: int, dtype: Any) -> np.ndarray:
     return raw[offset : offset + n * dtype.itemsize].view(dtype)
 
 
-def _concatenate_blocks(outputs: list[tuple[tuple, int]], total: int) -> tuple:
-    """The blocks' padded outputs, trimmed and laid end to end (their sources are in
-    increasing runs, so this is the global (pre, post) order). Copied block by block into
-    one host buffer per array, so the peak holds the output once plus one block."""
-    if len(outputs) == 1:
-        out, count = outputs[0]
-        return trim(tuple(out), count)
-    first = outputs[0][0]
-    buffers = [_aligned_empty(total, x.dtype) for x in first]
-    position = 0
-    for out, count in outputs:
-        for buffer, x in zip(buffers, out, strict=True):
-            buffer[position : position + count] = np.asarray(x)[:count]
-        position += count
-    return tuple(jax.device_put(buffer) for buffer in buffers)
+class _Output:
+    """The blocks' padded outputs, trimmed and laid end to end (their sources are
+    increasing runs, so this is the global (pre, post) order). A block waits while the
+    next one is computed (XLA runs asynchronously), then is copied into one host buffer
+    per array: the peak holds the output once plus two blocks."""
+
+    def __init__(self, total: int, n_blocks: int):
+        self.total, self.n_blocks = total, n_blocks
+        self.pending: tuple[tuple, int] | None = None
+        self.buffers: list[np.ndarray] = []
+        self.position = 0
+
+    def add(self, out: tuple, count: int) -> None:
+        self._flush()
+        self.pending = (out, count)
+
+    def _flush(self) -> None:
+        if self.pending is None or self.n_blocks == 1:
+            return
+        out, count = self.pending
+        self.pending = None
+        if not self.buffers:
+            self.buffers = [_aligned_empty(self.total, x.dtype) for x in out]
+        for buffer, x in zip(self.buffers, out, strict=True):
+            buffer[self.position : self.position + count] = np.asarray(x)[:count]
+        self.position += count
+
+    def arrays(self) -> tuple:
+        if self.n_blocks == 1:
+            out, count = self.pending
+            return trim(tuple(out), count)
+        self._flush()
+        return tuple(jax.device_put(buffer) for buffer in self.buffers)
 
 
 @functools.partial(jax.jit, static_argnums=(4, 5))
@@ -708,13 +733,23 @@ def _assemble(shared, inputs, value_inputs, geometry, static, value_static):
         parts_post.append(inputs["post"][b])
     if fused_cap:
         slot = jnp.arange(fused_cap, dtype=jnp.int32)
-        ends = jnp.cumsum(inputs["fused_count"])
-        which = jnp.minimum(jnp.searchsorted(ends, slot, side="right"), ends.shape[0] - 1).astype(jnp.int32)
+        counts = inputs["fused_count"]
+        ends = jnp.cumsum(counts)
+        # each slot's projection: how many projections end at or before it
+        which = jnp.cumsum(jnp.zeros(fused_cap, jnp.int32).at[ends].add(1, mode="drop"))
+        which = jnp.minimum(which, counts.shape[0] - 1)
         row_lo, row_hi = inputs["fused_rows"][which, 0], inputs["fused_rows"][which, 1]
-        n_cols = shared["fused_cols"][which]
-        key_rows, key_cols = jax.random.split(jax.random.fold_in(shared["keys"][-1, 0], inputs["block"]))
-        rows = jax.random.randint(key_rows, (fused_cap,), row_lo, jnp.maximum(row_hi, row_lo + 1), dtype=jnp.int32)
-        cols = jax.random.randint(key_cols, (fused_cap,), 0, jnp.maximum(n_cols, 1), dtype=jnp.int32)
+        width, n_cols = jnp.maximum(row_hi - row_lo, 1), jnp.maximum(shared["fused_cols"][which], 1)
+        key_pairs = jax.random.fold_in(shared["keys"][-1, 0], inputs["block"])
+        if static["one_word_pairs"]:
+            # one 64-bit draw per pair over the block's rows x columns, split by division
+            index = uniform_below(key_pairs, (width * n_cols).astype(jnp.uint32)).astype(jnp.int32)
+            rows, cols = _divmod_small(index, n_cols)
+        else:
+            key_rows, key_cols = jax.random.split(key_pairs)
+            rows = uniform_below(key_rows, width.astype(jnp.uint32)).astype(jnp.int32)
+            cols = uniform_below(key_cols, n_cols.astype(jnp.uint32)).astype(jnp.int32)
+        rows = rows + row_lo
         cols = jnp.where(shared["fused_skip"][which] & (cols >= rows), cols + 1, cols)
         parts_proj.append(shared["fused"][which])
         parts_valid.append(slot < ends[-1])
@@ -735,8 +770,10 @@ def _assemble(shared, inputs, value_inputs, geometry, static, value_static):
         pre = jnp.where(valid, packed // n_total + start, sentinel)
         post = jnp.where(valid, packed % n_total, sentinel)
         starts = shared["population_start"]
-        pop_pre = jnp.searchsorted(starts[1:], jnp.where(valid, pre, 0), side="right")
-        pop_post = jnp.searchsorted(starts[1:], jnp.where(valid, post, 0), side="right")
+        # a few populations: comparing with every start is vectorised, a binary search is not
+        method = "compare_all" if starts.shape[0] <= 65 else "scan"
+        pop_pre = jnp.searchsorted(starts[1:], jnp.where(valid, pre, 0), side="right", method=method)
+        pop_post = jnp.searchsorted(starts[1:], jnp.where(valid, post, 0), side="right", method=method)
         proj = jnp.maximum(shared["projection_of"][pop_pre, pop_post], 0)
         pre_local, post_local = pre - starts[pop_pre], post - starts[pop_post]
     locals_ = (proj, pre_local, post_local, pre, post, geometry, static)
@@ -749,6 +786,16 @@ def _assemble(shared, inputs, value_inputs, geometry, static, value_static):
         return (pre, post, *values)
     # padding carries the sentinel pair, which sorts last and is cut off outside
     return lax.sort((pre, post, *values), num_keys=2)
+
+
+def _divmod_small(value: jax.Array, divisor: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(value // divisor, value % divisor)`` for quotients below 2**22: a float32
+    estimate is then off by at most one, and one correction makes it exact (integer
+    division by per-element divisors is not vectorised on CPU)."""
+    quotient = (value.astype(jnp.float32) * (1.0 / divisor.astype(jnp.float32))).astype(jnp.int32)
+    remainder = value - quotient * divisor
+    quotient = jnp.where(remainder < 0, quotient - 1, jnp.where(remainder >= divisor, quotient + 1, quotient))
+    return quotient, value - quotient * divisor
 
 
 def _draw_values(inputs, keys, block, groups, proj, pre_local, post_local, pre, post, geometry, static):

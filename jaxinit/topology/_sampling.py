@@ -46,6 +46,35 @@ _INT32_MAX = jnp.iinfo(jnp.int32).max
 MAX_ROUNDS = 256
 
 
+# --- uniform integers below traced bounds -------------------------------------------------
+
+
+def _mulhi(a: jax.Array, b: jax.Array) -> jax.Array:
+    """The high 32 bits of the 64-bit product of two uint32 arrays (16-bit limbs: XLA
+    has no 64-bit integers while x64 is off)."""
+    mask = jnp.uint32(0xFFFF)
+    a0, a1, b0, b1 = a & mask, a >> 16, b & mask, b >> 16
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    middle = (p00 >> 16) + (p01 & mask) + (p10 & mask)
+    return p11 + (p01 >> 16) + (p10 >> 16) + (middle >> 16)
+
+
+def uniform_below(key: jax.Array, span: jax.Array) -> jax.Array:
+    """One uniform integer in ``[0, span)`` per element of ``span`` (uint32, each >= 1).
+
+    ``floor(span * R / 2**64)`` for a uniform 64-bit ``R`` (two 32-bit words): each
+    value has probability ``1/span`` within ``2**-64``, the same order as
+    ``jax.random.randint``'s, but in multiplications only. ``randint`` with bounds that
+    vary per element computes several integer remainders per value, which XLA's CPU
+    backend does not vectorise (measured: 2.5x slower at 4·10⁶ values).
+    """
+    high, low = jax.random.bits(key, (2, *span.shape), jnp.uint32)
+    product_low = high * span
+    total_low = product_low + _mulhi(span, low)
+    carry = (total_low < product_low).astype(jnp.uint32)
+    return _mulhi(span, high) + carry
+
+
 # --- block loops ------------------------------------------------------------------------
 
 
