@@ -98,7 +98,7 @@ def microcircuit(scale: float = PD_SCALE):
         for j in range(8):  # source
             p = PD_CONN_PROBS[i][j]
             prod = PD_FULL_N[i] * PD_FULL_N[j]
-            k_full = math.log(1.0 - p) / math.log((prod - 1.0) / prod)
+            k_full = math.log(1.0 - p) / math.log1p(-1.0 / prod)  # as jaxinit.models (log1p: exact at full scale)
             k = int(round(k_full * scale * scale))
             if k == 0:
                 continue
@@ -119,7 +119,7 @@ def _report(result: dict) -> None:
 # ----------------------------------------------------------------------------- children
 
 
-def _child_jaxinit(net: str, cache: str | None) -> None:
+def _child_jaxinit(net: str, cache: str | None, scale: float = PD_SCALE) -> None:
     t0 = time.time()
     import inspect
 
@@ -173,9 +173,9 @@ def _child_jaxinit(net: str, cache: str | None) -> None:
             conn = topology.with_delays(k_d, conn, ji.clip(ji.normal(D_EXC, D_EXC * D_REL_SD), low=D_MIN))
             return [conn]
         if models is not None:  # the microcircuit in one call (topology.network underneath)
-            return [models.potjans_diesmann(key, PD_SCALE).conn]
+            return [models.potjans_diesmann(key, scale).conn]
         # older versions: by hand, one random_topology per projection, weights and delays drawn per synapse
-        sizes, projections = microcircuit()
+        sizes, projections = microcircuit(scale)
         conns = []
         for index, (i, j, k, w, w_sd, d, d_sd) in enumerate(projections):
             k_conn, k_w, k_d = jax.random.split(jax.random.fold_in(key, index), 3)
@@ -216,7 +216,9 @@ def _child_jaxinit(net: str, cache: str | None) -> None:
     )
 
 
-def _child_nest(net: str, threads: int, default_rule: bool = False) -> None:
+def _child_nest(
+    net: str, threads: int, default_rule: bool = False, scale: float = PD_SCALE, first_step: bool = True
+) -> None:
     t0 = time.time()
     import nest
 
@@ -250,7 +252,7 @@ def _child_nest(net: str, threads: int, default_rule: bool = False) -> None:
             },
         )
     else:
-        sizes, projections = microcircuit()
+        sizes, projections = microcircuit(scale)
         pops = [nest.Create("iaf_psc_alpha", n) for n in sizes]
         tc = time.time()
         for i, j, k, w, w_sd, d, d_sd in projections:
@@ -267,21 +269,21 @@ def _child_nest(net: str, threads: int, default_rule: bool = False) -> None:
     t_ready = time.time()
     peak = _peak_mib()
     nnz = nest.num_connections
-    t = time.perf_counter()
-    nest.Simulate(D_MIN)  # first step: NEST sorts the connections and builds its presynaptic tables
-    first_step_s = time.perf_counter() - t
-    _report(
-        {
-            "t_start": _T_START,
-            "import_s": t_import - t0,
-            "connect_s": t_ready - tc,
-            "t_ready": t_ready,
-            "nnz": int(nnz),
-            "peak_mib": peak,
-            "first_step_s": first_step_s,
-            "version": nest.__version__,
-        }
-    )
+    result = {
+        "t_start": _T_START,
+        "import_s": t_import - t0,
+        "connect_s": t_ready - tc,
+        "t_ready": t_ready,
+        "nnz": int(nnz),
+        "peak_mib": peak,
+        "version": nest.__version__,
+    }
+    if first_step:
+        t = time.perf_counter()
+        nest.Simulate(D_MIN)  # first step: NEST sorts the connections and builds its presynaptic tables
+        result["first_step_s"] = time.perf_counter() - t
+        result["first_step_peak_mib"] = _peak_mib()
+    _report(result)
 
 
 def _child_brian2(net: str, target: str, cache: str | None) -> None:
@@ -342,13 +344,15 @@ def _child_brian2(net: str, target: str, cache: str | None) -> None:
 # ----------------------------------------------------------------------------- parent
 
 
-def _run_child(python: str, args: list[str], timeout: float, src: str | None = None) -> dict:
+def _run_child(
+    python: str, args: list[str], timeout: float, src: str | None = None, script: Path | None = None
+) -> dict:
     env = dict(os.environ, PYNEST_QUIET="1", PYTHONWARNINGS="ignore")
     if src:  # an exported jaxinit ahead of the installed one
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     start = time.time()
     proc = subprocess.run(
-        [python, str(Path(__file__).resolve()), "--child", *args],
+        [python, str(script or Path(__file__).resolve()), "--child", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
