@@ -148,12 +148,14 @@ def _markdown(rows, expected, sizes, load_before, load_after, wall, versions, ar
             break
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "jaxinit"], capture_output=True, text=True)
-    source = f"the working tree at {head.stdout.strip()}" + (" (with uncommitted changes)" if dirty.stdout else "")
-    if args.jaxinit_commit:
+    source = f"from the working tree at {head.stdout.strip()}" + (" (with uncommitted changes)" if dirty.stdout else "")
+    if "jaxinit" not in versions:
+        source = "not run"  # --skip jaxinit
+    elif args.jaxinit_commit:
         commit = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", args.jaxinit_commit], capture_output=True, text=True
         )
-        source = f"commit {commit.stdout.strip()} (exported with `--jaxinit-commit`)"
+        source = f"from commit {commit.stdout.strip()} (exported with `--jaxinit-commit`)"
     command = " ".join(["python", "benchmarks/microcircuit.py", *sys.argv[1:]])
     lines = [
         f"## Microcircuit at scale {args.scale:g} (`benchmarks/microcircuit.py`)",
@@ -162,7 +164,7 @@ def _markdown(rows, expected, sizes, load_before, load_after, wall, versions, ar
         "",
         f"Machine: {datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python "
-        f"{platform.python_version()}; JAX {versions.get('jaxinit', '-')} (CPU), jaxinit from {source}; NEST "
+        f"{platform.python_version()}; JAX {versions.get('jaxinit', '-')} (CPU), jaxinit {source}; NEST "
         f"{versions.get('nest', '-')}. Load average (1 min) {load_before[0]:.1f} at the start, {load_after[0]:.1f} "
         f"at the end. The run took {wall / 60:.1f} min.",
         "",
