@@ -63,10 +63,11 @@ def uniform_below(key: jax.Array, span: jax.Array) -> jax.Array:
     """One uniform integer in ``[0, span)`` per element of ``span`` (uint32, each >= 1).
 
     ``floor(span * R / 2**64)`` for a uniform 64-bit ``R`` (two 32-bit words): each
-    value has probability ``1/span`` within ``2**-64``, the same order as
-    ``jax.random.randint``'s, but in multiplications only. ``randint`` with bounds that
-    vary per element computes several integer remainders per value, which XLA's CPU
-    backend does not vectorise (measured: 2.5x slower at 4·10⁶ values).
+    value has probability ``1/span`` within ``2**-64`` for any span below 2³², so one
+    draw covers a whole grid of ``rows x columns`` pairs. ``jax.random.randint`` also
+    draws two words per value, but combines them in 32-bit arithmetic whose bias its
+    source puts at order ``span**2 / 2**64`` (1e-4 for a 4.7·10⁷-pair grid). Same
+    speed (4·10⁶ values with per-element bounds on CPU: 136 ms, randint 142 ms).
     """
     high, low = jax.random.bits(key, (2, *span.shape), jnp.uint32)
     product_low = high * span
