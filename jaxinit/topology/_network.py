@@ -35,9 +35,11 @@ from jaxinit.topology._values import synapse_values
 _KINDS = ("weight", "delay")
 _INT32_MAX = 2**31 - 1
 # synapses expected per block of a network: one kernel call each, below the capacity
-# class 2**22 by ~100 standard deviations of the count; and the bytes a slot costs at
-# the kernel's peak (pairs, projection ids, the sort, values; measured 91 at 2.7e7)
-NETWORK_BLOCK = 4_000_000
+# class 2**20 by ~50 standard deviations of the count (blocks of 10**6 built the
+# full-scale microcircuit as fast as 4·10**6, in less memory: XLA's sort is ~15 % faster
+# per element at 2**20 than at 2**22); and the bytes a slot costs at the kernel's peak
+# (pairs, projection ids, the sort, values; measured 91 at 2.7e7)
+NETWORK_BLOCK = 1_000_000
 BYTES_PER_SLOT = 100
 IN_FLIGHT = 1  # blocks computed while one is copied out (2 measured no faster on 2 cores)
 
@@ -287,8 +289,9 @@ def network(
     after another. The blocks follow from the sizes, counts and ``block_size`` alone, so
     a key gives the same network on every machine. Memory: the output (8 bytes per
     synapse plus 4 per value) plus one block's working arrays, about 100 bytes per slot
-    of its padded capacity (measured at 2.7·10⁷ synapses with weights and delays): 420
-    MiB at the default.
+    of its padded capacity (measured at 2.7·10⁷ synapses with weights and delays): about
+    100 MiB at the default. The full-scale Potjans–Diesmann microcircuit (3·10⁸
+    synapses) peaks at 5.1 GiB.
 
     Args:
       key: a PRNG key.
