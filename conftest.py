@@ -15,19 +15,28 @@ Those programs are small and run once or twice, so compiling them costs more tha
 running them: the suite turns off LLVM's optimisations and XLA's newer fusion emitters
 (``XLA_FLAGS`` below, set before JAX starts and inherited by the notebooks' kernels and
 the suite's subprocesses). Measured on the topology contract tests: 218 CPU-seconds with
-XLA's defaults, 115 at ``-O0``, 76 with both. The benchmarks run with XLA's defaults.
+XLA's defaults, 115 at ``-O0``, 76 with both. The large-scale checks alone (``-m slow``)
+and the benchmarks run long programs, with XLA's defaults.
 """
 
 from __future__ import annotations
 
 import os
 
-_FAST_COMPILE = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
-_flags = os.environ.get("XLA_FLAGS", "")
-os.environ["XLA_FLAGS"] = " ".join([_flags, *(f for f in _FAST_COMPILE if f.split("=")[0] not in _flags)]).strip()
+import jax
+import pytest
 
-import jax  # noqa: E402  (after XLA_FLAGS: XLA reads them once, when it starts)
-import pytest  # noqa: E402
+_FAST_COMPILE = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # XLA reads its flags when its backend starts, at the first computation: after this
+    if config.option.markexpr.strip() == "slow":
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    extra = [flag for flag in _FAST_COMPILE if flag.split("=")[0] not in flags]
+    os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
+
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
