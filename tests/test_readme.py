@@ -1,6 +1,9 @@
 """The README's Python snippets run as written."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
@@ -24,3 +27,14 @@ def test_readme_python_blocks_run_in_order():
             ):
                 block = block.replace(big, small)
             exec(compile(block, str(README), "exec"), namespace)
+
+
+def test_readme_persistent_cache_recipe_fills_the_cache(tmp_path):
+    """The README's compilation-cache lines (a ``py`` block: they change the process's JAX
+    config, so they run in a fresh process with its own home folder): after a build, the
+    cache folder holds the compiled programs."""
+    (recipe,) = [b for b in re.findall(r"```py\n(.*?)```", README.read_text(), re.S) if "compilation_cache" in b]
+    build = "from jaxinit import topology\ntopology.random_topology(jax.random.key(0), 100, n_syn=500)\n"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", recipe + build], env=env, check=True, timeout=300)
+    assert any((tmp_path / ".cache" / "jaxinit-xla").iterdir())
