@@ -415,10 +415,11 @@ def network(
         value_plans[kind] = (index + 1, stacked, given)
         value_static[kind] = (tuple(groups), unit)
     fused_order = sorted(fused)
+    source_offset = [offsets[i] for i, _, _ in entries]
     fused_counts = _split_fused(
         seed,
         [fused[p] for p in fused_order],
-        [offsets[entries[p][0]] for p in fused_order],
+        [source_offset[p] for p in fused_order],
         [sizes[entries[p][0]] for p in fused_order],
         blocks,
     )
@@ -430,7 +431,7 @@ def network(
         "fused": np.asarray(fused_order, np.int32),
         "fused_cols": np.asarray([fused[p][1] for p in fused_order], np.int32),
         "fused_skip": np.asarray([fused[p][3] for p in fused_order], bool),
-        "pre_offset": np.asarray([offsets[i] for i, _, _ in entries], np.int32),
+        "pre_offset": np.asarray(source_offset, np.int32),
         "post_offset": np.asarray([offsets[j] for _, j, _ in entries], np.int32),
         "n_total": np.int32(n_total),
         "population_start": np.asarray(offsets, np.int32),
@@ -438,43 +439,38 @@ def network(
     }
     leaves = {kind: stacked for kind, (_, stacked, _) in value_plans.items()}
     order = sorted(built)
-    host_pre = {p: np.asarray(built[p].pre) for p in order}
+    # the built projections' arrays on the host once: each block takes a slice of them
+    host = {
+        p: {
+            "pre": np.asarray(built[p].pre),
+            "post": np.asarray(built[p].post),
+            **{kind: np.asarray(given[p]) for kind, (_, _, given) in value_plans.items() if given[p] is not None},
+        }
+        for p in order
+    }
     output = _Output(total, len(blocks))
     for c, (start, stop, _) in enumerate(blocks):
-        # this block's slice of every built projection (sorted by pre: a contiguous run)
-        lo_hi = [
-            np.searchsorted(host_pre[p], [start - offsets[entries[p][0]], stop - offsets[entries[p][0]]]) for p in order
-        ]
+        # this block's slice of every built projection (sorted by pre: a contiguous run), padded
+        lo_hi = [np.searchsorted(host[p]["pre"], [start - source_offset[p], stop - source_offset[p]]) for p in order]
         counts = [int(hi - lo) for lo, hi in lo_hi]
         caps = tuple(capacity_for(n) for n in counts)
-        row_lo = np.asarray([max(start - offsets[entries[p][0]], 0) for p in fused_order], np.int32)
-        row_hi = np.asarray([min(stop - offsets[entries[p][0]], sizes[entries[p][0]]) for p in fused_order], np.int32)
+
+        row_lo = np.asarray([max(start - source_offset[p], 0) for p in fused_order], np.int32)
+        row_hi = np.asarray([min(stop - source_offset[p], sizes[entries[p][0]]) for p in fused_order], np.int32)
         fused_total = int(fused_counts[:, c].sum()) if fused else 0
         inputs = {
             "block": np.int32(c),
             "block_start": np.int32(start),
-            "pre": tuple(
-                _pad((host_pre[p][lo:hi],), cap)[0] for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
-            ),
-            "post": tuple(
-                _pad((np.asarray(built[p].post)[lo:hi],), cap)[0]
-                for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
-            ),
+            "pre": _slices(host, order, lo_hi, caps, "pre"),
+            "post": _slices(host, order, lo_hi, caps, "post"),
             "built": np.asarray(order, np.int32),
             "built_count": np.asarray(counts, np.int32),
             "fused_count": np.asarray(fused_counts[:, c] if fused else [], np.int32),
             "fused_rows": np.stack([row_lo, row_hi], axis=1).reshape(-1, 2),
         }
         value_inputs = {
-            kind: {
-                "leaves": leaves[kind],
-                "given": tuple(
-                    None if given[p] is None else _pad((np.asarray(given[p])[lo:hi],), cap)[0]
-                    for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
-                ),
-                "column": column,
-            }
-            for kind, (column, _, given) in value_plans.items()
+            kind: {"leaves": leaves[kind], "given": _slices(host, order, lo_hi, caps, kind), "column": column}
+            for kind, (column, _, _) in value_plans.items()
         }
         widths = row_hi - row_lo
         block_static = {
@@ -494,6 +490,15 @@ def network(
     pre, post, *values = output.arrays()
     result = {kind: _core.attach_unit(v, value_static[kind][1]) for kind, v in zip(value_plans, values, strict=True)}
     return Connectivity(pre, post, n_pre=n_total, n_post=n_total, **result)
+
+
+def _slices(host: dict, order: list[int], lo_hi: list, caps: tuple, name: str) -> tuple:
+    """Each built projection's ``name`` array, sliced to a block and padded to its
+    capacity (``None`` where the projection has no such array)."""
+    return tuple(
+        _pad((host[p][name][lo:hi],), cap)[0] if name in host[p] else None
+        for p, (lo, hi), cap in zip(order, lo_hi, caps, strict=True)
+    )
 
 
 def _groupable(init: Any) -> bool:
