@@ -237,9 +237,7 @@ def _where(key, shape, dtype, ctx, *, condition, if_true, if_false, unit):
     return jnp.where(mask, a, b)
 
 
-def where(
-    condition: ArrayLike | Callable[..., jax.Array], if_true: Initializer, if_false: Initializer
-) -> Initializer:
+def where(condition: ArrayLike | Callable[..., jax.Array], if_true: Initializer, if_false: Initializer) -> Initializer:
     """Elementwise choice between two initializers.
 
     Both children are sampled over the whole shape (each with its own key) and the
@@ -560,7 +558,7 @@ def _slice_context(value: Any, rows: slice, cols: slice, full: tuple[int, int], 
     return value[rows if value.shape[0] != 1 else slice(None), cols if value.shape[1] != 1 else slice(None)]
 
 
-def _blocks(key, shape, dtype, ctx, *, pre_sizes, post_sizes, table, unit):
+def _blocks(key, shape, dtype, ctx, *, pre_sizes, post_sizes, table, unit, autapses):
     full = (sum(pre_sizes), sum(post_sizes))
     if shape != full:
         raise ValueError(f"blocks: shape must be (sum(pre_sizes), sum(post_sizes)) = {full}, got {shape}")
@@ -586,7 +584,12 @@ def _blocks(key, shape, dtype, ctx, *, pre_sizes, post_sizes, table, unit):
         [parts.get((i, j), jnp.zeros((pre_sizes[i], post_sizes[j]), zeros_dtype)) for j in range(len(post_sizes))]
         for i in range(len(pre_sizes))
     ]
-    return jnp.block(grid)
+    out = jnp.block(grid)
+    if autapses:
+        return out
+    # zeroed after drawing, so that every other element is bit-identical to autapses=True
+    diagonal = jnp.arange(full[0])
+    return out.at[diagonal, diagonal].set(jnp.zeros((), out.dtype))
 
 
 def _check_sizes(param: str, sizes: Any) -> tuple[int, ...]:
@@ -600,7 +603,11 @@ def _check_sizes(param: str, sizes: Any) -> tuple[int, ...]:
 
 
 def blocks(
-    pre_sizes: Sequence[int], post_sizes: Sequence[int], table: Sequence[Sequence[Initializer | None]]
+    pre_sizes: Sequence[int],
+    post_sizes: Sequence[int],
+    table: Sequence[Sequence[Initializer | None]],
+    *,
+    autapses: bool = True,
 ) -> Initializer:
     """A 2-D matrix assembled from one initializer per (pre population, post population).
 
@@ -609,18 +616,27 @@ def blocks(
     each 2-D context array (e.g. the full distance matrix) is cut to the block. One
     call builds a whole E/I or multi-cell-type weight matrix.
 
+    With ``autapses=False`` the rows and the columns are the same neurons (a
+    recurrent matrix), and no neuron connects to itself: ``w[i, i] = 0`` on the
+    diagonal of every diagonal block ``(k, k)``, which is the diagonal of the whole
+    matrix. Every other element is bit-identical to ``autapses=True`` for the same
+    key (the diagonal is drawn, then zeroed).
+
     Args:
       pre_sizes: sizes of the pre (row) populations.
       post_sizes: sizes of the post (column) populations.
       table: ``len(pre_sizes)`` rows of ``len(post_sizes)`` initializers; ``None``
         for a block of zeros.
+      autapses: keep self-connections (default). ``False`` zeroes the diagonal and
+        needs ``post_sizes == pre_sizes`` (one recurrent set of populations).
 
     Returns:
       An initializer ``init(key, shape, dtype=None, **ctx)``.
 
     Raises:
-      TypeError, ValueError: the sizes or the table are malformed (at construction),
-        or the shape is not ``(sum(pre_sizes), sum(post_sizes))`` (at call time).
+      TypeError, ValueError: the sizes, the table or ``autapses`` are malformed, or
+        ``autapses=False`` with ``post_sizes != pre_sizes`` (at construction), or the
+        shape is not ``(sum(pre_sizes), sum(post_sizes))`` (at call time).
 
     Example:
       >>> import jax
@@ -631,9 +647,25 @@ def blocks(
              [ 1.,  1.,  1.,  2.],
              [ 1.,  1.,  1.,  2.],
              [-4., -4., -4.,  0.]], dtype=float32)
+      >>> recurrent = blocks([3, 1], [3, 1], [[ji.constant(1.0), ji.constant(2.0)], [ji.constant(-4.0), None]],
+      ...                    autapses=False)
+      >>> recurrent(jax.random.key(0), (4, 4))
+      Array([[ 0.,  1.,  1.,  2.],
+             [ 1.,  0.,  1.,  2.],
+             [ 1.,  1.,  0.,  2.],
+             [-4., -4., -4.,  0.]], dtype=float32)
     """
     pre_sizes = _check_sizes("pre_sizes", pre_sizes)
     post_sizes = _check_sizes("post_sizes", post_sizes)
+    if not isinstance(autapses, (bool, np.bool_)):
+        raise TypeError(f"blocks: autapses must be True or False, got {autapses!r}")
+    autapses = bool(autapses)
+    if not autapses and post_sizes != pre_sizes:
+        raise ValueError(
+            "blocks: autapses=False needs the same populations for rows and columns (post_sizes == pre_sizes), "
+            f"got pre_sizes={pre_sizes}, post_sizes={post_sizes}; zero the diagonal yourself if your "
+            "populations line up differently"
+        )
     if isinstance(table, (str, bytes)) or not isinstance(table, Sequence) or len(table) != len(pre_sizes):
         raise ValueError(f"blocks: table must have one row per pre population ({len(pre_sizes)} rows), got {table!r}")
     rows = []
@@ -649,12 +681,14 @@ def blocks(
     table = tuple(rows)
     labels = [f"table[{i}][{j}]" for i, row in enumerate(table) for j in range(len(row))]
     unit = _common_unit("blocks", [init for row in table for init in row], labels)
-    params = {"pre_sizes": pre_sizes, "post_sizes": post_sizes, "table": table, "unit": unit}
+    params = {"pre_sizes": pre_sizes, "post_sizes": post_sizes, "table": table, "unit": unit, "autapses": autapses}
+    # the repr names autapses only when it differs from the default, so existing reprs are unchanged
+    shown = ("pre_sizes", "post_sizes", "table") + (() if autapses else ("autapses",))
     return ContextInitializer(
         "blocks",
         _blocks,
         params,
-        ("pre_sizes", "post_sizes", "table"),
-        static=("pre_sizes", "post_sizes", "unit"),
+        shown,
+        static=("pre_sizes", "post_sizes", "unit", "autapses"),
         unit=unit,
     )

@@ -264,6 +264,76 @@ def test_blocks_errors():
         ji.blocks([2], [2], [[ji.ones]])(KEY, (2, 2), distances=jnp.ones((3, 2)))
 
 
+def _recurrent_blocks(autapses):
+    """Three populations, one diagonal block empty (None) and one with units and distances."""
+    ee = ji.modulate_by_distance(ji.normal(0.5 * u.nS, 0.1 * u.nS), profiles.gaussian(100 * u.um))
+    table = [
+        [ee, ji.lognormal(0.6 * u.nS, 0.2 * u.nS), ji.constant(0.3 * u.nS)],
+        [ji.scale(ji.uniform(1 * u.nS, 2 * u.nS), -1.0), None, ji.normal(1 * u.nS, 1 * u.nS)],
+        [ji.constant(-2 * u.nS), ji.normal(0 * u.nS, 1 * u.nS), ji.uniform(1 * u.nS, 2 * u.nS)],
+    ]
+    return ji.blocks([30, 7, 13], [30, 7, 13], table, autapses=autapses)
+
+
+POSITIONS = jax.random.uniform(jax.random.key(3), (50, 2), maxval=300.0) * u.um
+DISTANCES = profiles.pairwise_distances(POSITIONS, POSITIONS)
+
+
+def test_blocks_without_autapses_zero_the_diagonal_and_nothing_else():
+    with_self = _recurrent_blocks(True)(KEY, (50, 50), distances=DISTANCES)
+    without = _recurrent_blocks(False)(KEY, (50, 50), distances=DISTANCES)
+    assert without.unit == u.nS and without.shape == (50, 50)
+    w, w_self = np.asarray(without.mantissa), np.asarray(with_self.mantissa)
+    off = ~np.eye(50, dtype=bool)
+    assert np.all(np.diag(w) == 0.0)
+    np.testing.assert_array_equal(w[off], w_self[off])  # bit-identical off the diagonal
+    assert np.all(np.diag(w_self)[:30] != 0.0)  # the test can fail: the diagonal really was drawn
+
+
+def test_blocks_without_autapses_jit_equals_eager_and_vmap_equals_loop():
+    init = _recurrent_blocks(False)
+    eager = np.asarray(init(KEY, (50, 50), distances=DISTANCES).mantissa)
+    jitted = np.asarray(jax.jit(lambda k, d: init(k, (50, 50), distances=d))(KEY, DISTANCES).mantissa)
+    assert np.all(np.diag(jitted) == 0.0)
+    np.testing.assert_array_max_ulp(jitted, eager, maxulp=4)
+    keys = jax.random.split(KEY, 4)
+    batched = jax.vmap(lambda k: init(k, (50, 50), distances=DISTANCES))(keys)
+    looped = np.stack([np.asarray(init(k, (50, 50), distances=DISTANCES).mantissa) for k in keys])
+    np.testing.assert_array_max_ulp(np.asarray(batched.mantissa), looped, maxulp=4)
+    assert np.all(np.diagonal(np.asarray(batched.mantissa), axis1=1, axis2=2) == 0.0)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.int32, jnp.bool_])
+def test_blocks_without_autapses_keep_the_dtype(dtype):
+    init = ji.blocks([3, 2], [3, 2], [[ji.ones, ji.ones], [ji.ones, ji.ones]], autapses=False)
+    w = init(KEY, (5, 5), dtype)
+    assert w.dtype == dtype
+    np.testing.assert_array_equal(np.asarray(w, np.float64), 1.0 - np.eye(5))
+
+
+def test_blocks_autapses_is_part_of_the_value():
+    tables = [[ji.ones]]
+    assert ji.blocks([2], [2], tables, autapses=False) == ji.blocks([2], [2], tables, autapses=False)
+    assert ji.blocks([2], [2], tables, autapses=False) != ji.blocks([2], [2], tables)
+    assert (
+        repr(ji.blocks([2], [2], tables)) == "blocks(pre_sizes=(2,), post_sizes=(2,), table=([constant(value=1.0)],))"
+    )
+    assert repr(ji.blocks([2], [2], tables, autapses=False)).endswith(", autapses=False)")
+
+
+def test_blocks_autapses_errors():
+    with pytest.raises(
+        ValueError,
+        match=r"blocks: autapses=False needs .* \(post_sizes == pre_sizes\), got "
+        r"pre_sizes=\(2, 1\), post_sizes=\(1, 2\)",
+    ):
+        ji.blocks([2, 1], [1, 2], [[ji.ones, ji.ones], [ji.ones, ji.ones]], autapses=False)
+    with pytest.raises(ValueError, match=r"post_sizes=\(3,\)"):
+        ji.blocks([2, 1], [3], [[ji.ones], [ji.ones]], autapses=False)
+    with pytest.raises(TypeError, match="blocks: autapses must be True or False, got 'no'"):
+        ji.blocks([2], [2], [[ji.ones]], autapses="no")
+
+
 def _standardized_block(w, f, mean, std, floor):
     """Checks a block w = max(N(mean, std²)·f, floor): elements above the floor, divided by
     f, are N(mean, std²); elements at the floor are exactly the floor."""
