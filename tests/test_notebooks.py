@@ -17,11 +17,12 @@ SLOW = {"05_flax_equinox_ensembles.ipynb"}
     [pytest.param(p, marks=[pytest.mark.slow] if p.name in SLOW else []) for p in NOTEBOOKS],
     ids=lambda p: p.name,
 )
-def test_notebook_runs(path, tmp_path):
+def test_notebook_runs(path):
     notebook = nbformat.read(path, as_version=4)
-    # a fresh kernel in the notebook's folder; any cell error fails the test
+    # a fresh kernel in the notebook's folder, as Jupyter starts it (notebook 01 imports _laws.py
+    # from there); no notebook writes files. Any cell error fails the test
     NotebookClient(
-        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     assert any(output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
 
