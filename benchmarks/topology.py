@@ -1,12 +1,29 @@
-"""Sparse topologies at scale: synapses per second, compile time, peak memory, vs the peers.
+"""Sparse topologies at scale: each connectivity rule against NEST, braintools, igraph, networkx.
 
-Run: ``python benchmarks/topology.py [--big-n 100000] [--small-n 10000]`` (Linux:
-memory is read from ``/proc``). Each measurement runs in a fresh process. Two memory
-figures: the process's peak resident memory over its whole life (JAX runtime and XLA
-compilation included), and the bytes per synapse that building takes: the peak during
-the first call (the kernel's high-water mark is reset just before it) above the memory
-just before it; times are of the second call. jaxinit's compile time (lower + compile) and compile memory are
-reported apart from the run, as for time. Rewrites the "topology" section of RESULTS.md.
+Run: ``python benchmarks/topology.py [--rules all] [--scale 1e6,1e7] [--builders all]``
+(Linux: memory is read from ``/proc``). Every measurement is a fresh process, one at a
+time. Two tables, each rewriting its own section of RESULTS.md (``--no-write`` prints only):
+
+* ``--rules`` (section "topology_rules"): each rule (``pairwise_bernoulli``,
+  ``fixed_total_number``, ``fixed_indegree``, ``fixed_outdegree``, ``one_to_one``,
+  ``all_to_all``, ``distance_probability``, ``small_world``, ``scale_free``, ``regular``,
+  ``stochastic_block``, ``ring``, ``grid``; ``all``, ``none`` or a comma list) at each
+  synapse count of ``--scale``, built by jaxinit and by every peer that has the rule
+  (``--peers``), with the same sizes and autapse/multapse settings: cold time (process
+  start, imports and XLA compilation included; compilations counted), warm time, peak
+  memory, ratios against jaxinit, and a check that the synapse counts agree. The rules,
+  peers and what is skipped (too slow or too large for a peer) are in ``_rules.py``.
+  jaxinit is measured as committed (``--jaxinit-commit``, default HEAD), not from the
+  working tree. ``--log FILE`` appends each result to a JSON-lines file and renders all it
+  holds, so that sizes run apart end up in one table. Time, on the 2-core machine: about
+  15 min at ``--scale 1e6``, 30-40 min at ``1e7`` (peers that take minutes time out at
+  ``--timeout``, 300 s).
+* ``--builders`` (section "topology"): the E/I and weighted builders at ``--big-n`` and
+  ``--small-n`` (about 10 min). Two memory figures there: the process's peak resident
+  memory over its whole life (JAX runtime and XLA compilation included), and the bytes per
+  synapse that building takes: the peak during the first call (the kernel's high-water
+  mark is reset just before it) above the memory just before it; times are of the second
+  call; jaxinit's compile time (lower + compile) and memory are reported apart.
 """
 
 from __future__ import annotations
@@ -166,10 +183,83 @@ def _row(case, n, r):
     )
 
 
+def _rules_header(results: list[dict], seconds: float) -> str:
+    import datetime
+    import os
+    import platform
+
+    from benchmarks._rules import NEST_THREADS
+    from benchmarks._timing import machine
+
+    commits = sorted({r["commit"] for r in results if "commit" in r})
+    versions = {}
+    for r in results:
+        if r.get("version") and r["library"] != "jaxinit":
+            versions.setdefault(r["library"], r["version"].split(", from")[0])
+    loads = [x for r in results for x in r.get("load", [])]
+    load = f"load average (1 min) {min(loads):.1f}-{max(loads):.1f}" if loads else "load not recorded"
+    named = ", ".join(f"{lib} {v}" for lib, v in versions.items())
+    return (
+        f"Machine: {machine()}; {os.cpu_count()} cores (`lscpu`: {platform.processor() or 'AMD EPYC'}, KVM),"
+        f" 24 GiB shared with other workers ({load} over the run: the machine was loaded, so the"
+        f" times are noisy). {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, jaxinit as"
+        f" committed at {', '.join(commits)} (exported with `git archive`); {named}."
+        f" NEST ran {NEST_THREADS} threads. The run took {seconds / 60:.0f} min."
+    )
+
+
+def run_rules(args) -> None:
+    """The per-rule table: each rule, each size, jaxinit and each peer that has the rule."""
+    from benchmarks._rules import PEERS, RULES, export_jaxinit, measure, render, skip_reason
+
+    rules = list(RULES) if args.rules == "all" else args.rules.split(",")
+    peers = PEERS if args.peers == "all" else tuple(args.peers.split(","))
+    scales = [float(x) for x in args.scale.split(",")]
+    log = Path(args.log) if args.log else None
+    jaxinit_path, commit = export_jaxinit(args.jaxinit_commit)
+    start = time.time()
+    results = []
+    for synapses in scales:
+        for rule in rules:
+            for library in ("jaxinit", *(p for p in peers if p in RULES[rule].peers)):
+                reason = None if library == "jaxinit" else skip_reason(rule, library, synapses)
+                if reason:
+                    r = {"rule": rule, "library": library, "synapses": synapses, "skipped": f"not run: {reason}"}
+                else:
+                    r = measure(rule, library, synapses, args.timeout, jaxinit_path)
+                    r["commit"] = commit
+                results.append(r)
+                brief = {k: r.get(k) for k in ("nnz", "cold_s", "warm_s", "compiles", "warm_compiles", "error")}
+                print(rule, f"{synapses:.0e}", library, brief, r.get("load"), flush=True)
+                if log:
+                    with log.open("a") as f:
+                        f.write(json.dumps(r) + "\n")
+    if log:  # everything logged so far, the latest row of each (rule, size, library)
+        latest = {}
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            latest[(r["rule"], r["synapses"], r["library"])] = r
+        results = list(latest.values())
+    markdown = render(results, _rules_header(results, time.time() - start))
+    print(markdown)
+    if not args.no_write:
+        from benchmarks._timing import write_section
+
+        write_section("topology_rules", markdown)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big-n", type=int, default=100_000)
     parser.add_argument("--small-n", type=int, default=10_000)
+    parser.add_argument("--builders", default="all", help="'all' or 'none': the builder table (section 'topology')")
+    parser.add_argument("--rules", default="all", help="'all', 'none' or a comma list of rules (see _rules.RULES)")
+    parser.add_argument("--scale", default="1e6", help="comma list of synapse counts per rule, e.g. 1e6,1e7")
+    parser.add_argument("--peers", default="all", help="'all' or a comma list of nest,braintools,igraph,networkx")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per process")
+    parser.add_argument("--log", help="append each rule's result to this JSON-lines file; render all it holds")
+    parser.add_argument("--jaxinit-commit", default="HEAD", help="measure jaxinit as committed at this revision")
+    parser.add_argument("--no-write", action="store_true", help="print, do not rewrite RESULTS.md")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--p", type=float, help=argparse.SUPPRESS)
@@ -177,7 +267,10 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(args.one, args.n, args.p)))
         return
-
+    if args.rules != "none":
+        run_rules(args)
+    if args.builders == "none":
+        return
     from benchmarks._timing import machine, write_section
 
     big_p = 1e8 / args.big_n**2
@@ -238,7 +331,8 @@ def main() -> None:
         "Rows without `block_size` draw the weights in one `init(key, (nnz,))` call; XLA's CPU random",
         "generator then holds 12 bytes of temporaries per weight, hence about 24 bytes per synapse.",
     ]
-    write_section("topology", "\n".join(lines))
+    if not args.no_write:
+        write_section("topology", "\n".join(lines))
     print("\n".join(lines))
 
 
