@@ -408,6 +408,52 @@ def bimodal(
     )
 
 
+def _dog_bound(d, *, sigma_center, sigma_surround, amplitude_center, amplitude_surround):
+    return jnp.maximum(amplitude_center, 0) * _gaussian(d, sigma=sigma_center) + jnp.maximum(
+        -amplitude_surround, 0
+    ) * _gaussian(d, sigma=sigma_surround)
+
+
+def _mexican_hat_bound(d, *, sigma, amplitude):
+    # for amplitude >= 0, (1 - r²)·exp(-r²/2) falls from 1 at r = 0 to its minimum at r² = 3, then
+    # rises to 0 from below
+    return jnp.maximum(_mexican_hat(d, sigma=sigma, amplitude=amplitude), 0)
+
+
+def _step_bound(d, *, threshold, inside, outside):
+    return jnp.where(d <= threshold, jnp.maximum(inside, outside), outside)
+
+
+# sup of a profile over [d, inf) (or a value above it), per kind: the formula itself where it never rises
+_TAIL_BOUNDS = {
+    "gaussian": _gaussian,
+    "exponential": _exponential,
+    "linear": _linear,
+    "sigmoid": _sigmoid,
+    "power_law": _power_law,
+    "dog": _dog_bound,
+    "mexican_hat": _mexican_hat_bound,
+    "step": _step_bound,
+}
+
+
+def _tail_bound(profile: Any) -> Profile | None:
+    """A profile ``b`` with ``b(d) >= profile(d')`` for every ``d' >= d`` (so ``b(d)`` bounds the
+    profile over any set of distances at least ``d``), or ``None`` when no such bound is known
+    (another kind, array parameters, or a plain callable). Spatial rules visit candidate pairs
+    by this bound and thin them by ``profile / bound``."""
+    if not isinstance(profile, Profile) or profile.name not in _TAIL_BOUNDS:
+        return None
+    if any(v is not None and jnp.size(v) != 1 for v in profile.params.values()):
+        return None
+    if profile.name == "mexican_hat" and float(profile.params["amplitude"]) < 0:
+        return None
+    bound = Profile.__new__(Profile)
+    bound._init(profile.name, profile.params, profile.shown, (), profile.unit)
+    bound.formula, bound.dimensional = _TAIL_BOUNDS[profile.name], profile.dimensional
+    return bound
+
+
 def _minimum_image(diff: jax.Array, box: ArrayLike | None) -> jax.Array:
     """Coordinate differences ``(..., dim)`` wrapped to the nearest periodic image (``box=None``: unchanged)."""
     if box is None:

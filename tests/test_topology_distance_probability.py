@@ -10,9 +10,24 @@ from scipy import stats
 
 from jaxinit import profiles
 from jaxinit import topology as T
-from jaxinit.topology import _cells
+from jaxinit.profiles import _tail_bound
+from jaxinit.topology import _cells, _proximity, _spatial, _thinning
 
 KEY = jax.random.key(0)
+PATHS = ["thin", "cells"]
+
+
+def _by_path(path, key, xy, profile, box=None):
+    """distance_probability (recurrent, no autapses) through one named path: ``"thin"`` visits at
+    the rate of the profile's tail bound, ``"cells"`` every candidate, ``"stream"`` every pair."""
+    pre_pos, post_pos, box_, unit, host_pre, host_post, host_box = _proximity._inputs("test", xy, None, box)
+    split = _spatial.split_callable("test", "profile", profile, "")
+    max_distance = profile.params["max_distance"]
+    cutoff = None if path == "stream" else _proximity._cutoff("test", "max_distance", max_distance, unit, profile.unit)
+    pre, post, nnz = _proximity._bernoulli_pairs(
+        key, profile, split, cutoff, pre_pos, post_pos, box_, unit, host_pre, host_post, host_box, True, path=path
+    )
+    return np.asarray(pre)[:nnz], np.asarray(post)[:nnz]
 
 
 def _points(n, dim, seed=1, side=1.0):
@@ -23,19 +38,23 @@ def _dense_distances(pre, post, box):
     return np.asarray(profiles.pairwise_distances(pre, post, box=box))
 
 
-def test_pair_frequencies_follow_the_profile():
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("amplitude", [1.3, 0.5])
+def test_pair_frequencies_follow_the_profile(path, amplitude):
     # 30 fixed points, 200 keys: every pair's count is Binomial(200, clip(profile(d), 0, 1)).
     # Two-sided binomial tests at 1e-6 / pairs each: the whole test fails by chance with
-    # probability <= 1e-6 (Bonferroni). The profile exceeds 1 near 0 and is cut at 0.35.
+    # probability <= 1e-6 (Bonferroni). Amplitude 1.3: the profile exceeds 1 near 0 (and the
+    # thinning enumerates the near cells, thins the far ones); 0.5: every cell thinned.
     xy = _points(30, 2, seed=7)
     n_keys = 200
     counts = np.zeros((30, 30), np.int64)
-    above_one = profiles.dog(0.2, 1.0, amplitude_center=1.3, amplitude_surround=0.0, max_distance=0.35)
+    profile = profiles.dog(0.2, 1.0, amplitude_center=amplitude, amplitude_surround=0.0, max_distance=0.35)
     for key in jax.random.split(KEY, n_keys):
-        conn = T.distance_probability(key, xy, profile=above_one, box=1.0)
-        counts[np.asarray(conn.pre), np.asarray(conn.post)] += 1
+        pre, post = _by_path(path, key, xy, profile, box=1.0)
+        assert (np.diff(pre.astype(np.int64) * 30 + post) > 0).all()  # sorted, no pair twice
+        counts[pre, post] += 1
     d = _dense_distances(xy, xy, 1.0)
-    p = np.clip(1.3 * np.exp(-0.5 * (d / 0.2) ** 2) * (d <= 0.35), 0, 1)
+    p = np.clip(amplitude * np.exp(-0.5 * (d / 0.2) ** 2) * (d <= 0.35), 0, 1)
     np.fill_diagonal(p, 0.0)
     assert (counts[p == 0] == 0).all() and (counts[p == 1] == n_keys).all()
     inner = (p > 0) & (p < 1)
@@ -46,21 +65,52 @@ def test_pair_frequencies_follow_the_profile():
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
 @pytest.mark.parametrize("box", [None, 1.0])
+def test_thinning_count_and_invariants(dim, box):
+    # the count is a sum of independent Bernoullis: mean sum p, variance sum p(1 - p) over the
+    # pairs of these fixed points; within 5 sd (two-sided, chance failure < 6e-7 by the normal
+    # approximation of a sum of ~10^4 terms). Sorted, distinct, no autapses, within the cut.
+    xy = _points(600, dim, seed=dim)
+    cut = 0.15
+    profile = profiles.exponential(0.1, max_distance=cut)
+    pre, post = _by_path("thin", KEY, xy, profile, box=box)
+    d = _dense_distances(xy, xy, box)
+    p = np.where(d <= cut, np.exp(-d / 0.1), 0.0)
+    np.fill_diagonal(p, 0.0)
+    mean, sd = p.sum(), np.sqrt((p * (1 - p)).sum())
+    assert abs(pre.shape[0] - mean) < 5 * sd, (pre.shape[0], mean, sd)
+    assert (np.diff(pre.astype(np.int64) * 600 + post) > 0).all()
+    assert d[pre, post].max() <= cut and not (pre == post).any()
+
+
+def test_the_thinning_is_taken_where_it_saves_work():
+    # NEST's spatial case at 1/10 of the neurons: amplitude 0.5 within 3 sigma, most candidates
+    # far from certain; the tail bound is known, so the thinned path is chosen
+    xy = np.asarray(_points(2000, 2, seed=3), np.float64)
+    profile = profiles.dog(0.1, 1.0, amplitude_center=0.5, amplitude_surround=0.0, max_distance=0.3)
+    _, cost = _cells.best_refine(xy, xy, np.asarray(1.0), 0.3)
+    bound_fn = _thinning.bound_lookup(_tail_bound(profile), 0.3, None)
+    assert _thinning.choose_layout(xy, xy, np.asarray(1.0), 0.3, bound_fn, cost) is not None
+    # no known bound (a sum of two bumps): never thinned
+    assert _tail_bound(profiles.bimodal(0.1, 0.2, max_distance=0.3)) is None
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("box", [None, 1.0])
 def test_cells_equal_streaming_and_stay_within_the_cut(dim, box):
-    # per-pair randomness: the cells and the streaming path (same law, a profile without a
-    # max_distance) give the very same synapses; none beyond the cut-off
+    # per-pair randomness: the cells and the streaming path give the very same synapses; none
+    # beyond the cut-off
     xy = _points(600, dim, seed=dim)
     cut = 0.15
     profile = profiles.exponential(0.1, max_distance=cut)
     plan = _cells.best_plan(np.asarray(xy, np.float64), np.asarray(xy, np.float64), box, cut)
     assert plan.kind.startswith("cells")
-    cells = T.distance_probability(KEY, xy, profile=profile, box=box)
-    stream = T.distance_probability(KEY, xy, profile=lambda d: jnp.where(d > cut, 0.0, jnp.exp(-d / 0.1)), box=box)
-    assert cells.nnz > 0
-    np.testing.assert_array_equal(np.asarray(cells.pre), np.asarray(stream.pre))
-    np.testing.assert_array_equal(np.asarray(cells.post), np.asarray(stream.post))
-    d = _dense_distances(xy, xy, box)[np.asarray(cells.pre), np.asarray(cells.post)]
-    assert d.max() <= cut and not (np.asarray(cells.pre) == np.asarray(cells.post)).any()
+    cells = _by_path("cells", KEY, xy, profile, box=box)
+    stream = _by_path("stream", KEY, xy, profile, box=box)
+    assert cells[0].shape[0] > 0
+    np.testing.assert_array_equal(cells[0], stream[0])
+    np.testing.assert_array_equal(cells[1], stream[1])
+    d = _dense_distances(xy, xy, box)[cells[0], cells[1]]
+    assert d.max() <= cut and not (cells[0] == cells[1]).any()
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
@@ -104,8 +154,20 @@ def test_units_convert():
     units = T.distance_probability(
         KEY, xy * u.um, profile=profiles.gaussian(0.1 * u.mm, max_distance=0.25 * u.mm), box=1.0 * u.mm
     )
-    np.testing.assert_array_equal(np.asarray(units.pre), np.asarray(plain.pre))
-    np.testing.assert_array_equal(np.asarray(units.post), np.asarray(plain.post))
+    # the thinned path (taken here) visits by a bound tabulated in float32, in mm on one side: the
+    # last bits of some visiting rates differ, so the visits and synapses do too; each build
+    # follows the law (count within 5 sd of sum p; a conversion wrong by 10^3 misses by far),
+    # and the cells path, whose draws are per pair, gives the very same synapses
+    p = np.exp(-0.5 * (_dense_distances(xy, xy, 1000.0) / 100.0) ** 2) * (_dense_distances(xy, xy, 1000.0) <= 250.0)
+    np.fill_diagonal(p, 0.0)
+    mean, sd = p.sum(), np.sqrt((p * (1 - p)).sum())
+    for conn in (plain, units):
+        assert abs(conn.nnz - mean) < 5 * sd, (conn.nnz, mean, sd)
+    profile_mm = profiles.gaussian(0.1 * u.mm, max_distance=0.25 * u.mm)
+    cells_units = _by_path("cells", KEY, xy * u.um, profile_mm, box=1.0 * u.mm)
+    cells_plain = _by_path("cells", KEY, xy, profiles.gaussian(100.0, max_distance=250.0), box=1000.0)
+    np.testing.assert_array_equal(cells_units[0], cells_plain[0])
+    np.testing.assert_array_equal(cells_units[1], cells_plain[1])
     conn = T.kernel_connectivity(xy * u.um, kernel=profiles.gaussian(0.1 * u.mm), radius=0.2 * u.mm)
     d = _dense_distances(xy, xy, None)
     expected = d <= 200.0

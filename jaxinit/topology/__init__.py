@@ -11,7 +11,8 @@ private module per family of rules, over one shared sampling core:
   :func:`all_to_all`) and the size-generic kernels for draws with replacement;
 * ``_spatial``: distance rules (:func:`distance_topology`);
 * ``_proximity``: rules by proximity through spatial cells (:func:`distance_probability`,
-  :func:`kernel_connectivity`), over ``_cells`` (the cell lists and the compiled pair loop);
+  :func:`kernel_connectivity`), over ``_cells`` (the cell lists and the compiled pair loop) and
+  ``_thinning`` (distance probabilities visited at the rate of a bound);
 * ``_graphs``: lattices and graph models (:func:`ring`, :func:`grid`, :func:`small_world`,
   :func:`scale_free`, :func:`regular`, :func:`stochastic_block`);
 * ``_algebra``: set algebra (:func:`union`, :func:`intersection`, :func:`difference`);

@@ -197,10 +197,10 @@ def _stencil_size(pre, post, box, cutoff, refine) -> tuple[float, int]:
     return cells / float(np.prod(n_cells, dtype=np.float64)), runs
 
 
-def best_plan(pre, post, box, cutoff) -> Plan:
-    """The plan that makes the least work: cells of side ``cutoff / r`` for the ``r`` whose
-    stencil holds the fewest candidates (at uniform density; each run costs some work per
-    candidate too), or the streaming plan when cells would not save enough."""
+def best_refine(pre, post, box, cutoff) -> tuple[int | None, float]:
+    """The ``r`` whose cells of side ``cutoff / r`` hold the fewest candidates (at uniform
+    density; each run costs some work per candidate too) and its cost in candidates, or
+    ``None`` and the cost of streaming when cells would not save enough."""
     n_pre, n_post = pre.shape[0], post.shape[0]
     best, best_cost = None, float(n_pre) * n_post * _CELLS_WORTH
     for refine in (1, 2, 3) if pre.shape[1] < 3 else (1, 2):
@@ -208,7 +208,14 @@ def best_plan(pre, post, box, cutoff) -> Plan:
         cost = float(n_pre) * n_post * fraction * (1 + runs / 32) + n_post * runs
         if cost < best_cost:
             best, best_cost = refine, cost
-    return stream_plan(n_pre, n_post) if best is None else cell_plan(pre, post, box, cutoff, best)
+    return best, best_cost
+
+
+def best_plan(pre, post, box, cutoff) -> Plan:
+    """The plan that makes the least work: cells of side ``cutoff / r`` for the best ``r``, or
+    the streaming plan when cells would not save enough."""
+    refine, _ = best_refine(pre, post, box, cutoff)
+    return stream_plan(pre.shape[0], post.shape[0]) if refine is None else cell_plan(pre, post, box, cutoff, refine)
 
 
 def _rows(plan: Plan) -> tuple[int, np.ndarray, np.ndarray]:
@@ -316,20 +323,46 @@ def _pair_loop(
     n_blocks = (n_rows + block_stride * P - 1) // (block_stride * P)
     empty = jnp.zeros(capacity + P * C, jnp.int32)  # room for the last chunk past the capacity
     out_pre, out_post, count = lax.fori_loop(0, n_blocks, body, (empty, empty, jnp.int32(0)))
-    out_pre, out_post = out_pre[:capacity], out_post[:capacity]
+    # the rows ran in post order: a stable sort by pre gives (pre, post) order
     valid = jnp.arange(capacity, dtype=jnp.int32) < count
-    if packed:  # pre * n_post + post fits 32 bits: one sort key
-        n_post32 = n_post.astype(jnp.uint32)
-        key = out_pre.astype(jnp.uint32) * n_post32 + out_post.astype(jnp.uint32)
-        key = jnp.sort(jnp.where(valid, key, jnp.uint32(2**32 - 1)))
-        out_pre = jnp.where(valid, (key // n_post32).astype(jnp.int32), out_pre)
-        out_post = jnp.where(valid, (key % n_post32).astype(jnp.int32), out_post)
-    else:
-        sentinel = jnp.int32(jnp.iinfo(jnp.int32).max)
-        out_pre, out_post = jnp.where(valid, out_pre, sentinel), jnp.where(valid, out_post, sentinel)
-        # the rows ran in post order: a stable sort by pre gives (pre, post) order
-        out_pre, out_post = lax.sort((out_pre, out_post), num_keys=1, is_stable=True)
+    out_pre, out_post, _ = sort_pairs(
+        out_pre[:capacity], out_post[:capacity], valid, n_post, packed=packed, by_post=True
+    )
     return out_pre, out_post, count
+
+
+def sort_pairs(pre, post, valid, n_post, *, packed: bool, by_post: bool = False, repeats: bool = False):
+    """The ``valid`` pairs of ``(pre, post)`` sorted by ``(pre, post)``, sentinel pairs ``(int32
+    max, int32 max)`` after them; and their count. ``packed``: ``pre * n_post + post`` fits 32
+    bits (one sort key); ``by_post``: the pairs come grouped by post in order (a stable sort by
+    pre suffices); ``repeats``: a pair may come more than once (kept once)."""
+    capacity = pre.shape[0]
+    sentinel = jnp.int32(jnp.iinfo(jnp.int32).max)
+    if packed:
+        n_post32 = n_post.astype(jnp.uint32)
+        last = jnp.uint32(2**32 - 1)
+        key = jnp.sort(jnp.where(valid, pre.astype(jnp.uint32) * n_post32 + post.astype(jnp.uint32), last))
+        new = key != last
+        if repeats:
+            new = new & jnp.concatenate([jnp.ones(1, bool), key[1:] != key[:-1]])
+            at = jnp.where(new, jnp.cumsum(new, dtype=jnp.int32) - 1, capacity)
+            key = jnp.full(capacity, last).at[at].set(key, mode="drop")
+        count = jnp.sum(new, dtype=jnp.int32)
+        ok = jnp.arange(capacity, dtype=jnp.int32) < count
+        return (
+            jnp.where(ok, (key // n_post32).astype(jnp.int32), sentinel),
+            jnp.where(ok, (key % n_post32).astype(jnp.int32), sentinel),
+            count,
+        )
+    pre, post = jnp.where(valid, pre, sentinel), jnp.where(valid, post, sentinel)
+    pre, post = lax.sort((pre, post), num_keys=1 if by_post else 2, is_stable=True)
+    new = pre != sentinel
+    if repeats:
+        new = new & jnp.concatenate([jnp.ones(1, bool), (pre[1:] != pre[:-1]) | (post[1:] != post[:-1])])
+        at = jnp.where(new, jnp.cumsum(new, dtype=jnp.int32) - 1, capacity)
+        pre = jnp.full(capacity, sentinel).at[at].set(pre, mode="drop")
+        post = jnp.full(capacity, sentinel).at[at].set(post, mode="drop")
+    return pre, post, jnp.sum(new, dtype=jnp.int32)
 
 
 def find_pairs(

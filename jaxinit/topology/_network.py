@@ -30,7 +30,7 @@ from jaxinit import _core
 from jaxinit.topology._checks import INDEX_LIMIT, check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
-from jaxinit.topology._sampling import capacity_for, trim, uniform_below
+from jaxinit.topology._sampling import capacity_for, host_rng, trim, uniform_below
 from jaxinit.topology._spatial import pair_distances, spatial_inputs
 from jaxinit.topology._values import synapse_values
 
@@ -675,7 +675,7 @@ def _split_fused(
     if len(blocks) == 1:
         counts[:, 0] = [request[2] for request in requests]
         return counts
-    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(np.asarray(seed).tobytes(), "little")))
+    rng = host_rng(seed)
     starts = np.asarray([start for start, _, _ in blocks])
     stops = np.asarray([stop for _, stop, _ in blocks])
     for r, (request, offset, size) in enumerate(zip(requests, pre_offsets, pre_sizes, strict=True)):

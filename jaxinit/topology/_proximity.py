@@ -4,12 +4,14 @@
 ``clip(profile(d), 0, 1)``; :func:`kernel_connectivity` keeps every pair within a radius
 and weights it by a kernel of the displacement. With a cut-off (the profile's
 ``max_distance``, the kernel's ``radius``) the work is O(n + candidates) through spatial
-cells, the candidates a few times the pairs within the cut-off; without one, the pairs
-are streamed in blocks (O(n_pre · n_post) work, O(block + nnz) memory).
+cells, the candidates a few times the pairs within the cut-off, or, for a distance
+probability with a known tail bound, O(n + nnz) by thinning (:mod:`._thinning`); without
+a cut-off, the pairs are streamed in blocks (O(n_pre · n_post) work, O(block + nnz) memory).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +21,9 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxinit import _core
-from jaxinit.profiles import Profile, _minimum_image
-from jaxinit.topology._cells import best_plan, find_pairs, stream_plan
+from jaxinit.profiles import Profile, _minimum_image, _tail_bound
+from jaxinit.topology import _thinning
+from jaxinit.topology._cells import best_plan, best_refine, cell_plan, find_pairs, stream_plan
 from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._sampling import trim
@@ -93,19 +96,28 @@ def distance_probability(
     """Every pair a synapse independently with probability ``clip(profile(distance), 0, 1)``
     (NEST's spatial ``pairwise_bernoulli``, braintools' ``DistanceDependent``).
 
-    Each pair's draw is a function of the key and the pair alone (``threefry2x32`` of
-    ``(pre, post)``, kept below ``ceil(p · 2**32)``), so the law is exactly Bernoulli per
-    pair and the result does not depend on how the pairs are visited. When ``profile``
-    is a :class:`~jaxinit.profiles.Profile` with a ``max_distance``, only pairs in
-    neighbouring spatial cells are visited: O(n + candidates) work, the candidates a few
-    times the pairs within ``max_distance`` (never all pairs). Otherwise every pair is
-    visited in blocks: O(n_pre · n_post) work, O(block + nnz) memory. Both give the
-    same synapses for the same key.
+    When ``profile`` is a :class:`~jaxinit.profiles.Profile` with a ``max_distance``, only
+    pairs in neighbouring spatial cells are visited (never all pairs), by whichever of two
+    exact paths makes less work:
+
+    * *thinning* (profiles whose tail bound is known: gaussian, exponential, linear,
+      sigmoid, power_law, dog, mexican_hat with amplitude >= 0, step): candidates are
+      visited at the rate of the profile's bound over each small cell (Poisson visits
+      drawn from the key, a visited pair kept with probability ``p(d) / bound``), so the
+      work is about ``1.5-3 x nnz`` rather than every candidate within ``max_distance``;
+    * *all candidates* (any profile): every pair within the cut-off's cells gets a draw
+      that is a function of the key and the pair alone (``threefry2x32`` of ``(pre,
+      post)``, kept below ``ceil(p · 2**32)``).
+
+    Otherwise every pair is visited in blocks: O(n_pre · n_post) work, O(block + nnz)
+    memory (the same synapses as the all-candidates path for the same key). Either way
+    each pair is a synapse with probability exactly ``p(d)``, independently.
 
     The synapse count is random and sets the output's length, so the key and positions
-    must be concrete (call it outside ``jit``). Memory: about 8 bytes per synapse (two
-    int32 indices, padded to a power of two while building), plus ``(n_pre + n_post)``
-    times a few dozen bytes for the cells.
+    must be concrete (call it outside ``jit``). Memory: 8 bytes per synapse (two int32
+    indices); while building, about 20 bytes per visit (thinning) or per synapse padded to a
+    power of two (all candidates), plus ``(n_pre + n_post)`` times a few dozen bytes for the
+    cells.
 
     Args:
       key: a concrete PRNG key.
@@ -137,10 +149,10 @@ def distance_probability(
       >>> grid = jnp.stack(jnp.meshgrid(jnp.arange(20.0), jnp.arange(20.0)), -1).reshape(-1, 2)
       >>> conn = distance_probability(jax.random.key(0), grid, profile=profiles.gaussian(2.0, max_distance=4.0))
       >>> conn.nnz, conn.pre.dtype, float(synapse_distances(conn, grid).max()) <= 4.0
-      (7062, dtype('int32'), True)
+      (7078, dtype('int32'), True)
     """
     name = "distance_probability"
-    leaves, static = split_callable(
+    split = split_callable(
         name, "profile", profile, "a callable distance profile such as jaxinit.profiles.gaussian(0.1, max_distance=0.3)"
     )
     pre_pos, post_pos, box, unit, host_pre, host_post, host_box = _inputs(name, pre_positions, post_positions, box)
@@ -158,13 +170,42 @@ def distance_probability(
     if n_pre * n_post == 0:
         return empty(n_pre, n_post)
     skip_diagonal = post_positions is None and not allow_autapse
-    plan = stream_plan(n_pre, n_post) if cutoff is None else best_plan(host_pre, host_post, host_box, cutoff)
-    seed = jax.random.bits(key, (2,), jnp.uint32)
-    pre, post, nnz = find_pairs(
-        plan, pre_pos, post_pos, box, skip_diagonal=skip_diagonal, seed=seed, profile=(leaves, static), unit=unit
+    pre, post, nnz = _bernoulli_pairs(
+        key, profile, split, cutoff, pre_pos, post_pos, box, unit, host_pre, host_post, host_box, skip_diagonal
     )
     pre, post = trim((pre, post), nnz)
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+
+
+def _bernoulli_pairs(
+    key, profile, split, cutoff, pre_pos, post_pos, box, unit, host_pre, host_post, host_box, skip_diagonal, path="auto"
+):
+    """The pairs of :func:`distance_probability` (padded, and their count) by the path that makes
+    the least work: ``"thin"`` (visits at the rate of the profile's tail bound: needs a
+    :class:`Profile` kind with a known bound and a cut-off), ``"cells"`` (every candidate within
+    the cut-off's cells) or ``"stream"`` (every pair). ``split``: the profile as ``(leaves,
+    static)``. Tests name a path."""
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    refine, cost = (None, None) if cutoff is None else best_refine(host_pre, host_post, host_box, cutoff)
+    bound = None if cutoff is None or path in ("cells", "stream") else _tail_bound(profile)
+    if bound is not None:
+        bound_fn = _thinning.bound_lookup(bound, cutoff, unit)
+        layout = _thinning.choose_layout(
+            host_pre, host_post, host_box, cutoff, bound_fn, math.inf if path == "thin" else cost
+        )
+        if layout is not None:
+            return _thinning.thinned_pairs(
+                layout, host_post, bound_fn, pre_pos, post_pos, box, key=key, profile=split, unit=unit,
+                skip_diagonal=skip_diagonal,
+            )  # fmt: skip
+    if path == "thin":
+        raise ValueError("distance_probability: no thinning for this profile and layout")
+    if refine is None or path == "stream":
+        plan = stream_plan(n_pre, n_post)
+    else:
+        plan = cell_plan(host_pre, host_post, host_box, cutoff, refine)
+    seed = jax.random.bits(key, (2,), jnp.uint32)
+    return find_pairs(plan, pre_pos, post_pos, box, skip_diagonal=skip_diagonal, seed=seed, profile=split, unit=unit)
 
 
 def kernel_connectivity(

@@ -76,6 +76,12 @@ def uniform_below(key: jax.Array, span: jax.Array) -> jax.Array:
     return _mulhi(span, high) + carry
 
 
+def host_rng(seed: jax.Array) -> np.random.Generator:
+    """A NumPy generator seeded from four random words drawn from a key: counts that only
+    the host needs (they set array sizes) are drawn there, still determined by the key."""
+    return np.random.Generator(np.random.Philox(key=int.from_bytes(np.asarray(seed).tobytes(), "little")))
+
+
 # --- block loops ------------------------------------------------------------------------
 
 
@@ -482,6 +488,16 @@ def capacity_for(nnz: int) -> int:
     if nnz > _MAX_POW2_CAPACITY:
         return nnz
     return max(MIN_CAPACITY, 1 << max(nnz - 1, 0).bit_length())
+
+
+def fine_capacity(n: int) -> int:
+    """A static length for ``n`` slots that a kernel sorts whole: the next multiple of an eighth
+    of the power of two below ``n`` (at most 1/8 padding, eight classes per octave), at least
+    :data:`MIN_CAPACITY`."""
+    if n <= MIN_CAPACITY:
+        return MIN_CAPACITY
+    step = 1 << max((n - 1).bit_length() - 4, 0)
+    return -(-n // step) * step
 
 
 def trim(arrays: tuple[jax.Array, ...], nnz: int) -> tuple[jax.Array, ...]:

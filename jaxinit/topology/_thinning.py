@@ -1,0 +1,292 @@
+"""Spatial Bernoulli pairs by thinning: visit about as many candidates as there are synapses.
+
+:func:`._cells.find_pairs` draws one number per candidate pair within the cut-off. When
+the connection probability is well below 1 over most of that ball (a Gaussian of
+amplitude 0.5 has mean probability ~0.1 within 3σ), most of that work is spent on pairs
+that are not kept. This path visits candidates at the rate of an upper bound instead.
+
+Space is cut into small cells; for a post neuron ``j`` and a cell ``c`` within reach, the
+profile's tail bound at the nearest point of the cell bounds the probability ``p(d)`` of
+every pre neuron in it: ``q = bound(dmin(j, c))``. Each such *segment* is either
+
+* *enumerated* (``q > 1 - 1/e``, where visiting every candidate costs less): every
+  candidate is visited once and kept with probability ``p(d)``; or
+* *thinned*: a Poisson process of rate ``λ = -log(1 - q')`` per candidate (``q' >= q``,
+  see below) hits each candidate at least once with probability ``q'``, independently;
+  a hit candidate is kept with probability ``p(d) / q'``.
+
+Every pair is then kept with probability exactly ``p(d)``, independently of the others.
+A candidate's keep-or-not draw is a function of the key and the pair alone (as in
+``_cells``), so a candidate hit twice is decided the same way twice; the duplicates are
+removed after the sort. Per post neuron the hits are ``Poisson(Σ λ·n_c)`` points
+(drawn on the host from the key), each placed in a segment with probability
+proportional to its rate through integer weights (``ceil`` of the rate in units of
+``2**-q``, which rounds ``λ`` up to a ``q'`` that still bounds ``p``) and then on a
+uniform candidate of the segment: 32-bit integer arithmetic, no float rounding in the
+choice.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.extend.random import threefry_2x32
+
+from jaxinit import _core
+from jaxinit.topology._cells import _cell_coords, _grid, _padded, _pow2, sort_pairs
+from jaxinit.topology._sampling import _mulhi, fine_capacity, host_rng
+from jaxinit.topology._spatial import distance, join_callable
+
+# a segment is enumerated above this bound: a Poisson rate past 1 per candidate costs more
+_ENUMERATE_ABOVE = 1 - math.exp(-1)
+# arrivals handled at once in the compiled loop
+_BLOCK = 1 << 16
+# the integer weights of one post neuron's segments sum below this
+_WEIGHT_TOTAL = 1 << 30
+# the bound is taken a little inside the cell (positions are float32 on the device)
+_SLACK = 1e-5
+# posts sampled to choose the cell size
+_SAMPLE = 512
+# relative costs: a thinned arrival, a segment (host tables), an enumerated-path candidate
+_COST_ARRIVAL, _COST_SEGMENT, _COST_CANDIDATE = 1.0, 0.3, 0.8
+
+
+class Segments:
+    """Segments ``(post, cell)`` within reach, flattened in post order: the post, the first
+    candidate (into the cell-ordered pre neurons), the count of candidates, and ``q``: the
+    bound at the cell's nearest point, or 1 where the segment is enumerated."""
+
+    def __init__(self, post, first, count, bound):
+        self.post, self.first, self.count = post, first, count
+        self.enumerated = bound > _ENUMERATE_ABOVE
+        self.q = np.where(self.enumerated, 1.0, bound)
+        self.rate = np.where(self.enumerated, 0.0, -np.log1p(-np.minimum(bound, _ENUMERATE_ABOVE)))
+
+    def expected_arrivals(self) -> float:
+        return float(np.sum(np.where(self.enumerated, self.count, self.rate * self.count)))
+
+
+class Layout:
+    """Pre neurons sorted into cells of side about ``cutoff / refine`` and the stencil of cell
+    offsets within reach of a cell."""
+
+    def __init__(self, pre, post, box, cutoff, refine):
+        self.dim = pre.shape[1]
+        self.box = box
+        self.n_cells, self.side, self.lo = _grid(pre, post, box, cutoff, refine)
+        self.reach = np.floor(cutoff / self.side).astype(np.int64) + 1
+        # a periodic axis too short for the stencil would visit a cell twice
+        self.valid = box is None or bool(np.all(self.n_cells >= 2 * self.reach + 1))
+        self.strides = np.concatenate([np.cumprod(self.n_cells[::-1])[::-1][1:], [1]])
+        cell = _cell_coords(pre, self.lo, self.side, self.n_cells, box) @ self.strides
+        self.pre_order = np.argsort(cell, kind="stable")
+        self.first = np.zeros(int(np.prod(self.n_cells)) + 1, np.int64)
+        np.cumsum(np.bincount(cell, minlength=int(np.prod(self.n_cells))), out=self.first[1:])
+        grids = np.meshgrid(*[np.arange(-r, r + 1) for r in self.reach], indexing="ij")
+        offsets = np.stack([g.ravel() for g in grids], 1)
+        gap = np.maximum(np.abs(offsets) - 1, 0) * self.side
+        self.offsets = offsets[np.sum(gap**2, axis=1) <= (cutoff * (1 + _SLACK)) ** 2]
+        self.cutoff = cutoff
+
+    def segments(self, post: np.ndarray, bound_fn) -> Segments:
+        """The segments of the post neurons at ``post`` (float64 ``(m, dim)``)."""
+        if self.box is not None:
+            post = np.mod(post, np.broadcast_to(self.box, (self.dim,)))
+        coords = _cell_coords(post, self.lo, self.side, self.n_cells, self.box)
+        within = post - (self.lo + coords * self.side)  # place inside the own cell, per axis
+        dmin2 = 0.0
+        flat = 0
+        inside = True
+        for a in range(self.dim):
+            shift = np.arange(-self.reach[a], self.reach[a] + 1)
+            # distance along axis a from the post to the cell `shift` cells away
+            gap = np.maximum(0.0, np.maximum(shift * self.side[a] - within[:, a : a + 1], 0.0))
+            gap = np.where(shift < 0, within[:, a : a + 1] + (-shift - 1) * self.side[a], gap)
+            column = self.offsets[:, a] + self.reach[a]
+            dmin2 = dmin2 + np.square(gap)[:, column]
+            cell = coords[:, a : a + 1] + self.offsets[None, :, a]
+            if self.box is None:
+                inside = inside & (cell >= 0) & (cell < self.n_cells[a])
+                cell = np.clip(cell, 0, self.n_cells[a] - 1)
+            else:
+                cell = np.mod(cell, self.n_cells[a])
+            flat = flat + cell * self.strides[a]
+        dmin = np.sqrt(dmin2) * (1 - _SLACK)
+        count = self.first[flat + 1] - self.first[flat]
+        keep = np.nonzero(inside & (count > 0) & (dmin <= self.cutoff))
+        bound = bound_fn(dmin[keep])
+        keep = tuple(k[bound > 0] for k in keep)
+        return Segments(keep[0], self.first[flat[keep]], count[keep], bound[bound > 0])
+
+
+# the tail bound is tabulated at this many steps of the cut-off (looked up below each distance)
+_TABLE = 4096
+
+
+@functools.partial(jax.jit, static_argnames=("static", "unit"))
+def _bound_table(leaves, cutoff, *, static, unit):
+    d = jnp.arange(_TABLE + 1, dtype=jnp.float32) * (cutoff / _TABLE)
+    return join_callable(leaves, static)(_core.attach_unit(d, unit))
+
+
+def bound_lookup(bound: Any, cutoff: float, unit: Any):
+    """``bound_fn(dmin)`` for float64 host distances: the profile's tail bound at the table step
+    at or below each distance (the bound never rises, so this still bounds it), in [0, 1]."""
+    leaves, static = jax.tree_util.tree_flatten(bound)
+    table = np.asarray(_bound_table(tuple(leaves), np.float32(cutoff), static=static, unit=unit), np.float64)
+    table = np.where(np.isnan(table), 1.0, np.clip(table, 0.0, 1.0))
+
+    def bound_fn(dmin):
+        return table[np.minimum(np.floor(dmin * (_TABLE / cutoff)), _TABLE).astype(np.int64)]
+
+    return bound_fn
+
+
+def _estimate(pre, post, box, cutoff, refine, bound_fn) -> tuple[float, Layout | None]:
+    """The relative cost of thinning with cells of side ``cutoff / refine``, from a sample of posts."""
+    layout = Layout(pre, post, box, cutoff, refine)
+    if not layout.valid:
+        return math.inf, None
+    step = max(1, post.shape[0] // _SAMPLE)
+    sample = layout.segments(post[::step], bound_fn)
+    scale = post.shape[0] / sample.count.shape[0]
+    cost = scale * (_COST_ARRIVAL * sample.expected_arrivals() + _COST_SEGMENT * sample.count.size)
+    return cost, layout
+
+
+def choose_layout(pre, post, box, cutoff, bound_fn, candidates: float) -> Layout | None:
+    """The cell layout that thins at least cost, or ``None`` when visiting the ``candidates``
+    of the enumerating path costs less."""
+    best, best_cost = None, _COST_CANDIDATE * candidates
+    for refine in (1, 2, 3, 4, 6, 8) if pre.shape[1] < 3 else (1, 2, 3, 4):
+        cost, layout = _estimate(pre, post, box, cutoff, refine, bound_fn)
+        if cost < best_cost:
+            best, best_cost = layout, cost
+    return best
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "static", "unit", "skip_diagonal", "packed"))
+def _thinned_loop(
+    pair_seed,
+    hit_seed,
+    n_arrivals,
+    seg_start,
+    seg_post,
+    seg_first,
+    seg_count,
+    seg_q,
+    pre_pos,
+    pre_id,
+    post_pos,
+    box,
+    leaves,
+    n_post,
+    *,
+    capacity,
+    static,
+    unit,
+    skip_diagonal,
+    packed,
+):
+    """The kept pairs of ``n_arrivals`` arrivals (segment ``s`` owns arrivals ``seg_start[s]``
+    on), sorted by ``(pre, post)`` without repeats in ``capacity`` slots, and how many."""
+    profile = join_callable(leaves, static)
+    # arrival -> segment: segments' first arrivals marked, then a running count
+    marks = jnp.zeros(capacity + _BLOCK, jnp.int32).at[seg_start[1:]].add(1, mode="drop")
+    owner = jnp.cumsum(marks)
+    pre_x = tuple(pre_pos[:, a] for a in range(pre_pos.shape[1]))
+
+    def body(b, state):
+        out_pre, out_post = state
+        r = b * _BLOCK + jnp.arange(_BLOCK, dtype=jnp.int32)
+        ok = r < n_arrivals
+        s = lax.dynamic_slice(owner, (b * _BLOCK,), (_BLOCK,))
+        j, q = seg_post[s], seg_q[s]
+        # enumerated segments visit their candidates in turn; thinned ones a uniform candidate per hit
+        hit = threefry_2x32(hit_seed, jnp.stack([r.astype(jnp.uint32), jnp.zeros(_BLOCK, jnp.uint32)]))[0]
+        local = jnp.where(q >= 1, r - seg_start[s], _mulhi(hit, seg_count[s].astype(jnp.uint32)).astype(jnp.int32))
+        idx = jnp.where(ok, seg_first[s] + local, 0)
+        pre = pre_id[idx]
+        diff = jnp.stack([x[idx] for x in pre_x], axis=-1) - post_pos[j]
+        p = jnp.asarray(profile(_core.attach_unit(distance(diff, box), unit)), jnp.float32)
+        ratio = jnp.where(p > 0, p / q, jnp.float32(0))  # NaN and negative: never
+        threshold = jnp.ceil(jnp.where(ratio >= 1, 0, ratio) * jnp.float32(2**32)).astype(jnp.uint32)
+        bits = threefry_2x32(pair_seed, jnp.stack([pre.astype(jnp.uint32), j.astype(jnp.uint32)]))[0]
+        keep = ok & ((ratio >= 1) | (bits < threshold))
+        if skip_diagonal:
+            keep = keep & (pre != j)
+        # most visits are kept: every visit keeps its slot, the rejected ones marked
+        out_pre = lax.dynamic_update_slice(out_pre, jnp.where(keep, pre, -1), (b * _BLOCK,))
+        out_post = lax.dynamic_update_slice(out_post, j, (b * _BLOCK,))
+        return out_pre, out_post
+
+    n_blocks = (n_arrivals + _BLOCK - 1) // _BLOCK
+    empty = jnp.full(capacity + _BLOCK, -1, jnp.int32)
+    out_pre, out_post = lax.fori_loop(0, n_blocks, body, (empty, empty))
+    out_pre, out_post = out_pre[:capacity], out_post[:capacity]
+    return sort_pairs(out_pre, out_post, out_pre >= 0, n_post, packed=packed, repeats=True)
+
+
+def thinned_pairs(
+    layout: Layout,
+    host_post: np.ndarray,
+    bound_fn,
+    pre_pos: jax.Array,
+    post_pos: jax.Array,
+    box: jax.Array | None,
+    *,
+    key: jax.Array,
+    profile: tuple[tuple[Any, ...], Any],
+    unit: Any,
+    skip_diagonal: bool,
+) -> tuple[jax.Array, jax.Array, int]:
+    """The pairs kept with probability ``profile(d)`` each, through ``layout``'s cells: sorted
+    by ``(pre, post)``, padded to a capacity class, and their count."""
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    pair_key, hit_key, count_key = jax.random.split(key, 3)
+    seg = layout.segments(host_post, bound_fn)
+    # hits per thinned segment: Poisson(rate x count), drawn on the host (they size the arrays)
+    rng = host_rng(jax.random.bits(count_key, (4,), jnp.uint32))
+    arrivals = np.where(seg.enumerated, seg.count, rng.poisson(seg.rate * seg.count))
+    used = np.nonzero(arrivals)[0]
+    arrivals = arrivals[used]
+    n_arrivals = int(arrivals.sum())
+    if n_arrivals >= 2**31 - 2 * _BLOCK:
+        raise ValueError(
+            f"distance_probability: {n_arrivals} candidate visits would overflow int32 indices; build the network in "
+            "parts (fewer post neurons per call)"
+        )
+    # one sort over every visit: a capacity class within 1/8 of the visits (a power of two could double the sort)
+    capacity = fine_capacity(n_arrivals)
+    n_seg = _pow2(used.shape[0], 8)
+    start = np.concatenate([[0], np.cumsum(arrivals)[:-1]])
+    padding = capacity + _BLOCK  # past every arrival: unused segments own none
+    order = layout.pre_order
+    pre, post, count = _thinned_loop(
+        jax.random.bits(pair_key, (2,), jnp.uint32),
+        jax.random.bits(hit_key, (2,), jnp.uint32),
+        np.int32(n_arrivals),
+        jnp.asarray(np.concatenate([start, np.full(n_seg - used.shape[0], padding)]).astype(np.int32)),
+        jnp.asarray(_padded(seg.post[used], n_seg, np.int32)),
+        jnp.asarray(_padded(seg.first[used], n_seg, np.int32)),
+        jnp.asarray(_padded(seg.count[used], n_seg, np.int32)),
+        jnp.asarray(_padded(seg.q[used], n_seg, np.float32)),
+        jnp.zeros((_pow2(n_pre, 8), pre_pos.shape[1]), pre_pos.dtype).at[:n_pre].set(pre_pos[jnp.asarray(order)]),
+        jnp.asarray(_padded(order, _pow2(n_pre, 8), np.int32)),
+        jnp.zeros((_pow2(n_post, 8), post_pos.shape[1]), post_pos.dtype).at[:n_post].set(post_pos),
+        box,
+        profile[0],
+        np.int32(n_post),
+        capacity=capacity,
+        static=profile[1],
+        unit=unit,
+        skip_diagonal=skip_diagonal,
+        packed=n_pre * n_post < 2**32 - 1,
+    )
+    return pre, post, int(count)
