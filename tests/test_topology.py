@@ -249,6 +249,64 @@ def test_distance_topology_probability_is_proportional_to_the_profile():
     assert chi_square_pvalue(counts, weights / weights.sum() * 20_000) > P_FLOOR
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_distance_topology_through_cells_follows_the_successive_sampling_law(k):
+    # 200 pre neurons on a line, 2000 post neurons at x = 100, profile exp(-d) cut at 4.5: the
+    # spatial cells hold pres 96..104 as candidates; each post draws k of them without
+    # replacement by weight. k = 1: P(i) = w_i / W; k = 2: P({i, j}) = w_i w_j / W (1/(W - w_i) +
+    # 1/(W - w_j)). Chi-square over 5 keys x 2000 posts at P_FLOOR.
+    from jaxinit.topology import _proximity, _spatial
+
+    pre = jnp.arange(200.0)[:, None]
+    post = jnp.full((2000, 1), 100.0)
+    profile = profiles.exponential(1.0, max_distance=4.5)
+    split = _spatial.split_callable("test", "profile", profile, "")
+    w = np.exp(-np.abs(np.arange(96, 105) - 100.0))
+    W = w.sum()
+    counts = {}
+    for key in jax.random.split(KEY, 5):
+        chosen, shortfall = _proximity.topk_through_cells("test", key, profile, pre, post, None, None, split, k, False)
+        picks = np.sort(np.asarray(chosen)[: 2000 * k].reshape(2000, k), axis=1)
+        assert int(shortfall[2]) == 0 and picks.min() >= 96 and picks.max() <= 104
+        for row in map(tuple, picks.tolist()):
+            counts[row] = counts.get(row, 0) + 1
+    if k == 1:
+        sets = [(i,) for i in range(96, 105)]
+        p = w / W
+    else:
+        sets = [(i, j) for i in range(96, 105) for j in range(i + 1, 105)]
+        wi = {i: w[i - 96] for i in range(96, 105)}
+        p = np.array([wi[i] * wi[j] / W * (1 / (W - wi[i]) + 1 / (W - wi[j])) for i, j in sets])
+    observed = np.array([counts.get(s_, 0) for s_ in sets])
+    assert observed.sum() == 10_000
+    expected = p / p.sum() * 10_000
+    big = expected >= 5  # chi-square needs expected counts of 5 or more; pool the rest
+    if not big.all():
+        observed = np.append(observed[big], observed[~big].sum())
+        expected = np.append(expected[big], expected[~big].sum())
+    assert chi_square_pvalue(observed, expected) > P_FLOOR
+
+
+def test_distance_topology_with_a_cut_takes_the_cells_and_stays_exact():
+    # a cut profile on concrete positions: the public builder draws through the cells (the same
+    # synapses as the cells path), exactly k per post, no autapses, none beyond the cut
+    from jaxinit.topology import _proximity, _spatial
+    from jaxinit.topology._sampling import to_pre_major
+
+    xy = jax.random.uniform(jax.random.key(4), (1500, 2), maxval=1.0)
+    profile = profiles.gaussian(0.03, max_distance=0.09)
+    conn = T.distance_topology(KEY, xy, profile=profile, k=8, box=1.0)
+    assert_exact(conn, 1500 * 8)
+    assert np.all(np.asarray(conn.in_degree()) == 8)
+    assert float(T.synapse_distances(conn, xy, box=1.0).max()) <= 0.09
+    split = _spatial.split_callable("test", "profile", profile, "")
+    box = jnp.asarray(1.0)
+    chosen, _ = _proximity.topk_through_cells("test", KEY, profile, xy, xy, box, None, split, 8, True)
+    pre, post = to_pre_major(chosen[: 1500 * 8], 1500, 1500, 8, 1 << 18)
+    np.testing.assert_array_equal(np.asarray(conn.pre), np.asarray(pre))
+    np.testing.assert_array_equal(np.asarray(conn.post), np.asarray(post))
+
+
 def test_distance_topology_with_units_and_a_periodic_box():
     import brainunit as u
 

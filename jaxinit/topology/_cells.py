@@ -39,7 +39,7 @@ from jax.extend.random import threefry_2x32
 
 from jaxinit import _core
 from jaxinit.topology._sampling import MIN_CAPACITY, capacity_for
-from jaxinit.topology._spatial import distance, join_callable
+from jaxinit.topology._spatial import _no_shortfall, _tally, distance, join_callable
 
 # candidates handled at once (rows_per_block x width)
 BLOCK = 1 << 15
@@ -245,6 +245,18 @@ def _padded(array: np.ndarray, length: int, dtype) -> np.ndarray:
 # --- the compiled pair loop ------------------------------------------------------------------
 
 
+def candidates(post: jax.Array, kk: jax.Array, range_start: jax.Array, range_end: jax.Array):
+    """For posts ``(P,)`` and places ``(P, C)`` in their candidate lists: the index of each
+    candidate into the cell-ordered pre neurons, and whether the place is inside the list
+    (``range_end``: cumulative ends of each post's ranges)."""
+    ends = range_end[post]  # (P, S)
+    delta = range_start[post] - jnp.concatenate([jnp.zeros((post.shape[0], 1), jnp.int32), ends[:, :-1]], axis=1)
+    idx = kk + delta[:, :1]
+    for s in range(1, range_start.shape[1]):  # idx = kk + start_s - begin_s for the range s holding kk
+        idx = idx + jnp.where(kk >= ends[:, s - 1 : s], delta[:, s : s + 1] - delta[:, s - 1 : s], 0)
+    return idx, kk < ends[:, -1:]
+
+
 @functools.partial(
     jax.jit,
     static_argnames=("width", "rows_per_block", "capacity", "static", "unit", "skip_diagonal", "bernoulli", "packed"),
@@ -278,7 +290,6 @@ def _pair_loop(
     ``(pre, post)`` into ``capacity`` slots (sentinel pairs after them), and how many were
     kept (also those past ``capacity``, which are dropped)."""
     P, C = rows_per_block, width
-    n_ranges = range_start.shape[1]
     k = jnp.arange(C, dtype=jnp.int32)
     profile = join_callable(leaves, static) if bernoulli else None
 
@@ -289,12 +300,8 @@ def _pair_loop(
         r = jnp.where(row_ok, r, 0)
         post = rows_post[r]
         kk = rows_k0[r][:, None] + k[None, :]  # (P, C): place in the post's candidate list
-        ends = range_end[post]  # (P, S): cumulative ends of its ranges
-        delta = range_start[post] - jnp.concatenate([jnp.zeros((P, 1), jnp.int32), ends[:, :-1]], axis=1)
-        idx = kk + delta[:, :1]
-        for s in range(1, n_ranges):  # idx = kk + start_s - begin_s for the range s holding kk
-            idx = idx + jnp.where(kk >= ends[:, s - 1 : s], delta[:, s : s + 1] - delta[:, s - 1 : s], 0)
-        valid = row_ok[:, None] & (kk < ends[:, -1:])
+        idx, valid = candidates(post, kk, range_start, range_end)
+        valid = valid & row_ok[:, None]
         idx = jnp.where(valid, idx, 0)
         d = distance(pre_pos[idx] - post_pos[post][:, None, :], box)
         pre = pre_id[idx]
@@ -433,3 +440,75 @@ def find_pairs(
         pre, post, count = run(capacity_for(count), 1)
         count = int(count)
     return pre, post, count
+
+
+# --- k pre neurons per post by the profile: Gumbel top-k over the candidates ---------------
+
+
+@functools.partial(jax.jit, static_argnames=("width", "rows_per_block", "k", "static", "unit", "skip_diagonal"))
+def _topk_loop(
+    key, n_post, range_start, range_end, pre_pos, pre_id, post_pos, box, leaves, *, width, rows_per_block, k, static,
+    unit, skip_diagonal,
+):  # fmt: skip
+    """Per post neuron, ``k`` distinct candidates with probability ∝ ``profile(d)`` (Gumbel
+    top-k over its candidate list, one row of ``width`` each), post by post; and the
+    candidate check of :func:`._spatial._tally`."""
+    P, C = rows_per_block, width
+    profile = join_callable(leaves, static)
+    kk = jnp.broadcast_to(jnp.arange(C, dtype=jnp.int32), (P, C))
+
+    def body(b, state):
+        chosen, shortfall = state
+        first = b * P
+        post = first + jnp.arange(P, dtype=jnp.int32)
+        ok = post < n_post
+        post = jnp.where(ok, post, 0)
+        idx, valid = candidates(post, kk, range_start, range_end)
+        idx = jnp.where(valid, idx, 0)
+        pre = pre_id[idx]
+        d = distance(pre_pos[idx] - post_pos[post][:, None, :], box)
+        weights = jnp.asarray(profile(_core.attach_unit(d, unit)))
+        possible = valid & (weights > 0)
+        if skip_diagonal:
+            possible = possible & (pre != post[:, None])
+        logits = jnp.where(possible, jnp.log(jnp.where(possible, weights, 1.0)), -jnp.inf).astype(jnp.float32)
+        gumbel = jax.random.gumbel(jax.random.fold_in(key, b), (P, C), jnp.float32)
+        picked = jnp.take_along_axis(pre, lax.top_k(logits + gumbel, k)[1], axis=1)
+        shortfall = _tally(shortfall, possible, first, ok, k, n_post)
+        return lax.dynamic_update_slice(chosen, picked.reshape(-1), (first * k,)), shortfall
+
+    n_blocks = (n_post + P - 1) // P
+    chosen = jnp.zeros((range_start.shape[0] + P) * k, jnp.int32)
+    return lax.fori_loop(0, n_blocks, body, (chosen, _no_shortfall(n_post)))
+
+
+def topk_per_post(plan: Plan, key, pre_pos, post_pos, box, profile, unit, k: int, skip_diagonal: bool):
+    """``k`` pre neurons per post neuron of ``plan`` with probability ∝ ``profile(d)``, distinct:
+    ``(n_post · k,)`` pre indices, post-major, and the candidate check; ``None`` when a post
+    neuron's candidates would not fit one row (:data:`MAX_WIDTH`)."""
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    widest = int(plan.counts.max(initial=0))
+    if widest > MAX_WIDTH or widest < k:
+        return None
+    width = _pow2(widest, 8)
+    P = max(1, BLOCK // width)
+    pre_cap, post_cap = _pow2(n_pre, 8), _pow2(n_post, 8)
+    order = plan.pre_order
+    chosen, shortfall = _topk_loop(
+        key,
+        np.int32(n_post),
+        jnp.asarray(_padded(plan.start, post_cap, np.int32)),
+        jnp.asarray(_padded(np.cumsum(plan.length, axis=1), post_cap, np.int32)),
+        jnp.zeros((pre_cap, pre_pos.shape[1]), pre_pos.dtype).at[:n_pre].set(pre_pos[jnp.asarray(order)]),
+        jnp.asarray(_padded(order, pre_cap, np.int32)),
+        jnp.zeros((post_cap, post_pos.shape[1]), post_pos.dtype).at[:n_post].set(post_pos),
+        box,
+        profile[0],
+        width=width,
+        rows_per_block=P,
+        k=k,
+        static=profile[1],
+        unit=unit,
+        skip_diagonal=skip_diagonal,
+    )
+    return chosen, shortfall

@@ -23,7 +23,7 @@ from jax.typing import ArrayLike
 from jaxinit import _core
 from jaxinit.profiles import Profile, _minimum_image, _tail_bound
 from jaxinit.topology import _thinning
-from jaxinit.topology._cells import best_plan, best_refine, cell_plan, find_pairs, stream_plan
+from jaxinit.topology._cells import best_plan, best_refine, cell_plan, find_pairs, stream_plan, topk_per_post
 from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._sampling import trim
@@ -297,3 +297,19 @@ def kernel_connectivity(
         pre, post = trim((pre, post), nnz)
     weight = weigh(_minimum_image(pre_pos[pre] - post_pos[post], box))
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, weight=weight)
+
+
+def topk_through_cells(name, key, profile, pre_pos, post_pos, box, unit, split, k, skip_diagonal):
+    """:func:`~jaxinit.topology.distance_topology`'s draw through the spatial cells of the
+    profile's ``max_distance`` (O(n + candidates) work): post-major pre neurons and the
+    candidate check, or ``None`` where cells would not save work or a candidate list would
+    not fit one row."""
+    cutoff = _cutoff(name, "profile's max_distance", profile.params["max_distance"], unit, profile.unit)
+    host_pre = np.asarray(pre_pos, np.float64)
+    host_post = host_pre if post_pos is pre_pos else np.asarray(post_pos, np.float64)
+    host_box = None if box is None else np.asarray(box, np.float64)
+    refine, _ = best_refine(host_pre, host_post, host_box, cutoff)
+    if refine is None:
+        return None
+    plan = cell_plan(host_pre, host_post, host_box, cutoff, refine)
+    return topk_per_post(plan, key, pre_pos, post_pos, box, split, unit, k, skip_diagonal)

@@ -159,9 +159,14 @@ def distance_topology(
 
     Sampling without replacement uses the Gumbel top-k trick, one chunk of post
     neurons at a time, so memory is about ``nnz · 20 B + chunk · n_pre · (32 + 4·dim) B``,
-    never ``O(n_pre · n_post)``. Profile values that are not ``> 0`` (negative, zero,
-    NaN) make a pair impossible; a post neuron with fewer than ``k`` possible pre
-    neurons is an error naming it, never a forbidden synapse.
+    never ``O(n_pre · n_post)``. When ``profile`` is a :class:`~jaxinit.profiles.Profile`
+    with a ``max_distance`` and the key and positions are concrete, each post neuron's
+    candidates are only the pre neurons in the spatial cells within that distance
+    (O(n + candidates) work instead of O(n_pre · n_post); the same law).
+
+    Profile values that are not ``> 0`` (negative, zero, NaN) make a pair impossible;
+    a post neuron with fewer than ``k`` possible pre neurons is an error naming it,
+    never a forbidden synapse.
 
     The check runs before sampling whenever the positions, box and profile are
     concrete (eagerly, and inside ``jit`` when they are closed over). When they are
@@ -231,6 +236,16 @@ def distance_topology(
     spatial = (pre_pos, post_pos, box, leaves)
     config = (static, unit, chunk, skip_diagonal, k)
     concrete = not any(_core.is_traced(x) for x in jax.tree_util.tree_leaves(spatial))
+    cutoff = getattr(profile, "params", {}).get("max_distance") if concrete else None
+    if cutoff is not None and not _core.is_traced(key):
+        from jaxinit.topology import _proximity  # built on this module's distances
+
+        pairs = _proximity.topk_through_cells(name, key, profile, pre_pos, post_pos, box, unit, (leaves, static), k,
+                                              skip_diagonal)  # fmt: skip
+        if pairs is not None:
+            chosen, shortfall = pairs
+            _raise_if_short(name, k, skip_diagonal, *shortfall)
+            return Connectivity(*to_pre_major(chosen, n_pre, n_post, k, block), n_pre=n_pre, n_post=n_post)
     pre, post, shortfall = _distance_pairs(key, *spatial, *config, block, not concrete)
     if not _core.is_traced(shortfall[0]):  # eager: checked on the pass that sampled
         _raise_if_short(name, k, skip_diagonal, *shortfall)
