@@ -93,6 +93,20 @@ class Layout:
         gap = np.maximum(np.abs(offsets) - 1, 0) * self.side
         self.offsets = offsets[np.sum(gap**2, axis=1) <= (cutoff * (1 + _SLACK)) ** 2]
         self.cutoff = cutoff
+        self._table = None
+
+    def _neighbours(self):
+        """Per cell and stencil offset: the neighbour cell, or -1 past an open boundary (built once;
+        every post neuron of a cell shares its row)."""
+        if self._table is None:
+            coords = np.stack(np.unravel_index(np.arange(int(np.prod(self.n_cells))), self.n_cells), 1)
+            cells = coords[:, None, :] + self.offsets[None, :, :]
+            if self.box is None:
+                outside = np.any((cells < 0) | (cells >= self.n_cells), axis=2)
+            else:
+                cells, outside = np.mod(cells, self.n_cells), np.zeros(cells.shape[:2], bool)
+            self._table = np.where(outside, -1, np.clip(cells, 0, self.n_cells - 1) @ self.strides)
+        return self._table
 
     def segments(self, post: np.ndarray, bound_fn) -> Segments:
         """The segments of the post neurons at ``post`` (float64 ``(m, dim)``)."""
@@ -101,28 +115,20 @@ class Layout:
         coords = _cell_coords(post, self.lo, self.side, self.n_cells, self.box)
         within = post - (self.lo + coords * self.side)  # place inside the own cell, per axis
         dmin2 = 0.0
-        flat = 0
-        inside = True
         for a in range(self.dim):
             shift = np.arange(-self.reach[a], self.reach[a] + 1)
-            # distance along axis a from the post to the cell `shift` cells away
-            gap = np.maximum(0.0, np.maximum(shift * self.side[a] - within[:, a : a + 1], 0.0))
-            gap = np.where(shift < 0, within[:, a : a + 1] + (-shift - 1) * self.side[a], gap)
-            column = self.offsets[:, a] + self.reach[a]
-            dmin2 = dmin2 + np.square(gap)[:, column]
-            cell = coords[:, a : a + 1] + self.offsets[None, :, a]
-            if self.box is None:
-                inside = inside & (cell >= 0) & (cell < self.n_cells[a])
-                cell = np.clip(cell, 0, self.n_cells[a] - 1)
-            else:
-                cell = np.mod(cell, self.n_cells[a])
-            flat = flat + cell * self.strides[a]
+            # distance along axis a from the post to the cells `shift` cells away
+            gap = np.where(shift < 0, within[:, a : a + 1] + (-shift - 1) * self.side[a], shift * self.side[a])
+            gap = np.where(shift > 0, gap - within[:, a : a + 1], np.where(shift < 0, gap, 0.0))
+            dmin2 = dmin2 + np.square(gap)[:, self.offsets[:, a] + self.reach[a]]
         dmin = np.sqrt(dmin2) * (1 - _SLACK)
-        count = self.first[flat + 1] - self.first[flat]
-        keep = np.nonzero(inside & (count > 0) & (dmin <= self.cutoff))
+        neighbour = self._neighbours()[coords @ self.strides]
+        count = np.where(neighbour >= 0, self.first[neighbour + 1] - self.first[neighbour], 0)
+        keep = np.nonzero((count > 0) & (dmin <= self.cutoff))
         bound = bound_fn(dmin[keep])
-        keep = tuple(k[bound > 0] for k in keep)
-        return Segments(keep[0], self.first[flat[keep]], count[keep], bound[bound > 0])
+        positive = bound > 0
+        keep = tuple(k[positive] for k in keep)
+        return Segments(keep[0], self.first[neighbour[keep]], count[keep], bound[positive])
 
 
 # the tail bound is tabulated at this many steps of the cut-off (looked up below each distance)
