@@ -35,4 +35,5 @@ def test_the_tutorials_are_all_there():
         "03_composite_and_distance.ipynb",
         "04_sparse_networks.ipynb",
         "05_flax_equinox_ensembles.ipynb",
+        "06_microcircuit.ipynb",
     ]
