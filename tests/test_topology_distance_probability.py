@@ -17,15 +17,17 @@ KEY = jax.random.key(0)
 PATHS = ["thin", "cells"]
 
 
-def _by_path(path, key, xy, profile, box=None):
-    """distance_probability (recurrent, no autapses) through one named path: ``"thin"`` visits at
-    the rate of the profile's tail bound, ``"cells"`` every candidate, ``"stream"`` every pair."""
-    pre_pos, post_pos, box_, unit, host_pre, host_post, host_box = _proximity._inputs("test", xy, None, box)
+def _by_path(path, key, xy, profile, box=None, post_xy=None):
+    """distance_probability (recurrent without autapses, or onto ``post_xy``) through one named
+    path: ``"thin"`` visits at the rate of the profile's tail bound, ``"cells"`` every candidate,
+    ``"stream"`` every pair."""
+    pre_pos, post_pos, box_, unit, host_pre, host_post, host_box = _proximity._inputs("test", xy, post_xy, box)
     split = _spatial.split_callable("test", "profile", profile, "")
     max_distance = profile.params["max_distance"]
     cutoff = None if path == "stream" else _proximity._cutoff("test", "max_distance", max_distance, unit, profile.unit)
+    recurrent = post_xy is None
     pre, post, nnz = _proximity._bernoulli_pairs(
-        key, profile, split, cutoff, pre_pos, post_pos, box_, unit, host_pre, host_post, host_box, True, path=path
+        key, profile, split, cutoff, pre_pos, post_pos, box_, unit, host_pre, host_post, host_box, recurrent, path=path
     )
     return np.asarray(pre)[:nnz], np.asarray(post)[:nnz]
 
@@ -63,23 +65,26 @@ def test_pair_frequencies_follow_the_profile(path, amplitude):
     assert pvalue.min() > 1e-6 / inner.sum(), (pvalue.min(), inner.sum())
 
 
+@pytest.mark.parametrize("recurrent", [True, False])
 @pytest.mark.parametrize("dim", [1, 2, 3])
 @pytest.mark.parametrize("box", [None, 1.0])
-def test_thinning_count_and_invariants(dim, box):
+def test_thinning_count_and_invariants(dim, box, recurrent):
     # the count is a sum of independent Bernoullis: mean sum p, variance sum p(1 - p) over the
     # pairs of these fixed points; within 5 sd (two-sided, chance failure < 6e-7 by the normal
     # approximation of a sum of ~10^4 terms). Sorted, distinct, no autapses, within the cut.
     xy = _points(600, dim, seed=dim)
+    post_xy = None if recurrent else _points(450, dim, seed=dim + 10)
     cut = 0.15
     profile = profiles.exponential(0.1, max_distance=cut)
-    pre, post = _by_path("thin", KEY, xy, profile, box=box)
-    d = _dense_distances(xy, xy, box)
+    pre, post = _by_path("thin", KEY, xy, profile, box=box, post_xy=post_xy)
+    d = _dense_distances(xy, xy if recurrent else post_xy, box)
     p = np.where(d <= cut, np.exp(-d / 0.1), 0.0)
-    np.fill_diagonal(p, 0.0)
+    if recurrent:
+        np.fill_diagonal(p, 0.0)
     mean, sd = p.sum(), np.sqrt((p * (1 - p)).sum())
     assert abs(pre.shape[0] - mean) < 5 * sd, (pre.shape[0], mean, sd)
-    assert (np.diff(pre.astype(np.int64) * 600 + post) > 0).all()
-    assert d[pre, post].max() <= cut and not (pre == post).any()
+    assert (np.diff(pre.astype(np.int64) * d.shape[1] + post) > 0).all()
+    assert d[pre, post].max() <= cut and not (recurrent and (pre == post).any())
 
 
 def test_the_thinning_is_taken_where_it_saves_work():
