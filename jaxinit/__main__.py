@@ -483,6 +483,13 @@ def _plot(path, sizes, side, positions, pre, post, weight, delay, seed, max_targ
     plt.close(fig)
 
 
+def _paragraphs(text: str) -> str:
+    """Help text wrapped to 88 columns, paragraph by paragraph (blank lines kept)."""
+    import textwrap
+
+    return "\n\n".join(textwrap.fill(p, 88) for p in text.split("\n\n"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs the demo from the command line (``python -m jaxinit --help`` lists the options).
 
@@ -499,7 +506,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m jaxinit",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=(
+        description=_paragraphs(
             "Build a spatial E/I network and check it against its exact laws (or, with --distributions, sample every "
             "distribution and compare with the analytic values).\n\n"
             f"The network: {EXC_FRACTION:.0%} excitatory (E) and {1 - EXC_FRACTION:.0%} inhibitory (I) neurons at "
