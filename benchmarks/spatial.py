@@ -41,8 +41,7 @@ def _jaxinit(n: int, sigma: float, amplitude: float) -> dict:
     from jaxinit import topology as T
 
     xy = jax.numpy.asarray(_positions(n))
-    # amplitude · gaussian(σ), cut at 3σ, as a Profile (so the cut-off is known): dog with no surround
-    profile = profiles.dog(sigma, 1.0, amplitude_center=amplitude, amplitude_surround=0.0, max_distance=3 * sigma)
+    profile = profiles.gaussian(sigma, max_distance=3 * sigma, amplitude=amplitude)
 
     def build(seed):
         conn = T.distance_probability(jax.random.key(seed), xy, profile=profile, box=1.0)

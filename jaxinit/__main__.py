@@ -252,10 +252,7 @@ def _build_network(n: int, side: float, seed: int):
     table = []
     for cell in TYPES:
         sigma = cell.sigma * u.um
-        # gaussian() has no amplitude; a difference of Gaussians with no surround is p0·exp(−d²/2σ²)
-        profile = profiles.dog(
-            sigma, sigma, amplitude_center=cell.p0, amplitude_surround=0.0, max_distance=_reach(cell) * u.um
-        )
+        profile = profiles.gaussian(sigma, max_distance=_reach(cell) * u.um, amplitude=cell.p0)
         # Dale's principle: a positive lognormal magnitude with the type's sign; one structure for
         # both types, so all weights are one draw
         weight = ji.scale(ji.lognormal(cell.weight_mean * u.pA, cell.weight_std * u.pA), cell.sign)

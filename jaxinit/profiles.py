@@ -99,16 +99,24 @@ def _build(
     return Profile(name, formula, plain, shown, unit, lengths)
 
 
-def _gaussian(d, *, sigma):
-    return jnp.exp(-0.5 * jnp.square(d / sigma))
+def _gaussian(d, *, sigma, amplitude=1.0):
+    return amplitude * jnp.exp(-0.5 * jnp.square(d / sigma))
 
 
-def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None) -> Profile:
-    """``exp(−d²/2σ²)``.
+def _shown(names: tuple[str, ...], amplitude: Any) -> tuple[str, ...]:
+    """The parameters a repr shows: ``amplitude`` only when it is not the default 1."""
+    default = isinstance(amplitude, (int, float)) and not isinstance(amplitude, bool) and amplitude == 1
+    return names if default else (*names, "amplitude")
+
+
+def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None, *, amplitude: ArrayLike = 1.0) -> Profile:
+    """``A·exp(−d²/2σ²)``.
 
     Args:
       sigma: width ``σ > 0`` (a length).
       max_distance: the factor is 0 beyond this distance (``None``: no cut-off).
+      amplitude: ``A >= 0``, the factor at distance 0 (dimensionless): as a connection
+        probability, NEST's and braintools' ``p_max``/``max_prob``.
 
     Returns:
       A profile ``profile(distances) -> factor``.
@@ -117,26 +125,32 @@ def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None) -> Profile
       >>> import jax.numpy as jnp, numpy as np
       >>> np.asarray(gaussian(100.0)(jnp.array([0.0, 100.0, 200.0]))).round(3)
       array([1.   , 0.607, 0.135], dtype=float32)
+      >>> gaussian(100.0, max_distance=300.0, amplitude=0.5)
+      profiles.gaussian(sigma=100.0, max_distance=300.0, amplitude=0.5)
     """
     return _build(
         "gaussian",
         _gaussian,
-        {"sigma": sigma, "max_distance": max_distance},
-        {"sigma": POSITIVE},
+        {"sigma": sigma, "max_distance": max_distance, "amplitude": amplitude},
+        {"sigma": POSITIVE, "amplitude": NONNEGATIVE},
         ("sigma", "max_distance"),
+        shown=_shown(("sigma", "max_distance"), amplitude),
     )
 
 
-def _exponential(d, *, decay_constant):
-    return jnp.exp(-d / decay_constant)
+def _exponential(d, *, decay_constant, amplitude=1.0):
+    return amplitude * jnp.exp(-d / decay_constant)
 
 
-def exponential(decay_constant: ArrayLike, max_distance: ArrayLike | None = None) -> Profile:
-    """``exp(−d/λ)``.
+def exponential(
+    decay_constant: ArrayLike, max_distance: ArrayLike | None = None, *, amplitude: ArrayLike = 1.0
+) -> Profile:
+    """``A·exp(−d/λ)``.
 
     Args:
       decay_constant: length constant ``λ > 0``.
       max_distance: the factor is 0 beyond this distance.
+      amplitude: ``A >= 0``, the factor at distance 0 (dimensionless).
 
     Returns:
       A profile ``profile(distances) -> factor``.
@@ -149,9 +163,10 @@ def exponential(decay_constant: ArrayLike, max_distance: ArrayLike | None = None
     return _build(
         "exponential",
         _exponential,
-        {"decay_constant": decay_constant, "max_distance": max_distance},
-        {"decay_constant": POSITIVE},
+        {"decay_constant": decay_constant, "max_distance": max_distance, "amplitude": amplitude},
+        {"decay_constant": POSITIVE, "amplitude": NONNEGATIVE},
         ("decay_constant", "max_distance"),
+        shown=_shown(("decay_constant", "max_distance"), amplitude),
     )
 
 

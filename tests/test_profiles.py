@@ -145,3 +145,19 @@ def test_pairwise_distances_with_units():
 def test_pairwise_distances_errors(pre, post, box, error, message):
     with pytest.raises(error, match=message):
         profiles.pairwise_distances(pre, post, box=box)
+
+
+def test_gaussian_and_exponential_amplitude_scale_the_factor():
+    # A·f(d) against the closed forms, computed here in float64; a negative amplitude is refused
+    d = np.linspace(0.0, 300.0, 7)
+    np.testing.assert_allclose(
+        profiles.gaussian(100.0, amplitude=0.3)(jnp.asarray(d)), 0.3 * np.exp(-0.5 * (d / 100.0) ** 2), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        profiles.exponential(50.0, amplitude=0.7)(jnp.asarray(d)), 0.7 * np.exp(-d / 50.0), rtol=1e-6, atol=1e-12
+    )
+    assert profiles.gaussian(1.0, amplitude=1.0) == profiles.gaussian(1.0)
+    assert profiles.gaussian(1.0, amplitude=0.5) != profiles.gaussian(1.0)
+    for build in (profiles.gaussian, profiles.exponential):
+        with pytest.raises(ValueError, match="amplitude must be >= 0, got -0.1"):
+            build(1.0, amplitude=-0.1)
