@@ -17,8 +17,8 @@ microcircuit.py's from their last runs' records, the others estimated from their
 * ``microcircuit.py --scale 1.0 --write`` ("microcircuit": the full-scale Potjans–Diesmann
   circuit, jaxinit against NEST with 4 threads, ~5 min and 12 GiB for NEST; the first run
   appends this section at the end of RESULTS.md, beside the hand-written "Full scale" text);
-* ``spatial.py`` (~3 min): prints the rows of the "Spatial probability" section, which has
-  no markers and is kept by hand: copy them in.
+* ``spatial.py`` (~3 min): "spatial" (distance_probability beside NEST's spatial
+  ``pairwise_bernoulli``, distance_topology, and 10⁶ neurons cold).
 
 In all about 50 minutes, estimated from those figures (not yet timed end to end; each script
 prints its time as it finishes). ``--dry-run`` lists the commands without running them.

@@ -10,7 +10,9 @@ NEST: ``nest.Connect`` on a fresh kernel), *warm* the best of three further buil
 * 10^6 neurons on a unit torus, ``p = exp(−d²/2σ²)``, σ = 0.001 cut at 3σ, ~6·10^6
   synapses (jaxinit only, cold).
 
-Prints Markdown rows for the "Spatial probability" section of RESULTS.md.
+Also ``distance_topology`` (fixed in-degree by distance) on the 10^4 case with in-degree
+310 (the Bernoulli case's mean), through the cells of the cut profile. Rewrites the
+"spatial" section of RESULTS.md (``--print`` only prints it). About 3 minutes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+# distance_topology's in-degree: the Bernoulli case's mean in-degree (3.1·10^6 / 10^4)
+TOPOLOGY_K = 310
 
 
 def _positions(n: int):
@@ -33,18 +39,30 @@ def _positions(n: int):
     return np.random.default_rng(3).uniform(0.0, 1.0, (n, 2)).astype(np.float32)
 
 
-def _jaxinit(n: int, sigma: float, amplitude: float) -> dict:
+def _jaxinit(n: int, sigma: float, amplitude: float, rule: str = "distance_probability") -> dict:
     start = time.perf_counter()
     import jax
+    from jax import monitoring
 
     from jaxinit import profiles
     from jaxinit import topology as T
 
+    compiles = {"n": 0, "s": 0.0}
+
+    def on_duration(event, duration, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles["n"] += 1
+            compiles["s"] += duration
+
+    monitoring.register_event_duration_secs_listener(on_duration)
     xy = jax.numpy.asarray(_positions(n))
     profile = profiles.gaussian(sigma, max_distance=3 * sigma, amplitude=amplitude)
 
     def build(seed):
-        conn = T.distance_probability(jax.random.key(seed), xy, profile=profile, box=1.0)
+        if rule == "distance_topology":
+            conn = T.distance_topology(jax.random.key(seed), xy, profile=profile, k=TOPOLOGY_K, box=1.0)
+        else:
+            conn = T.distance_probability(jax.random.key(seed), xy, profile=profile, box=1.0)
         jax.block_until_ready(conn.pre)
         return conn
 
@@ -52,12 +70,21 @@ def _jaxinit(n: int, sigma: float, amplitude: float) -> dict:
     conn = build(0)
     cold = time.perf_counter() - t
     process = time.perf_counter() - start
+    cold_compiles = dict(compiles)
     warm = []
     for seed in range(1, 4):
         t = time.perf_counter()
         build(seed)
         warm.append(time.perf_counter() - t)
-    return {"nnz": conn.nnz, "cold_s": cold, "process_s": process, "warm_s": min(warm)}
+    return {
+        "nnz": conn.nnz,
+        "cold_s": cold,
+        "process_s": process,
+        "warm_s": min(warm),
+        "compiles": cold_compiles["n"],
+        "compile_s": cold_compiles["s"],
+        "warm_compiles": compiles["n"] - cold_compiles["n"],
+    }
 
 
 def _nest(n: int, sigma: float, amplitude: float) -> dict:
@@ -96,27 +123,54 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--one", nargs=4)
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--print", action="store_true", help="print the section, leave RESULTS.md as it is")
     args = parser.parse_args()
     if args.one:
         tool, n, sigma, amplitude = args.one
-        run = _jaxinit if tool == "jaxinit" else _nest
-        print(json.dumps(run(int(n), float(sigma), float(amplitude))))
+        if tool == "nest":
+            print(json.dumps(_nest(int(n), float(sigma), float(amplitude))))
+        else:
+            print(json.dumps(_jaxinit(int(n), float(sigma), float(amplitude), rule=tool.removeprefix("jaxinit-"))))
         return
+    import _timing
+
     load = os.getloadavg()[0]
-    cases = [("jaxinit", 10_000, 0.1, 0.5), ("nest", 10_000, 0.1, 0.5)]
+    cases = [
+        ("jaxinit-distance_probability", 10_000, 0.1, 0.5),
+        ("nest", 10_000, 0.1, 0.5),
+        ("jaxinit-distance_topology", 10_000, 0.1, 0.5),
+    ]
     if not args.skip_big:
-        cases.append(("jaxinit", 1_000_000, 0.001, 1.0))
-    print("| case | tool | synapses | cold (s) | fresh process (s) | warm (s) | load |\n|---|---|---|---|---|---|---|")
+        cases.append(("jaxinit-distance_probability", 1_000_000, 0.001, 1.0))
+    lines = [
+        "## Spatial probability (`benchmarks/spatial.py`)",
+        "",
+        "`distance_probability` (thinned through spatial cells) beside NEST 3.10's spatial `pairwise_bernoulli`",
+        "(circular mask, 2 threads), uniform positions on a unit torus, `p = A·exp(−d²/2σ²)` cut at 3σ; and",
+        f"`distance_topology` (in-degree {TOPOLOGY_K}, the same profile, through the cells). Cold: first build in a",
+        "fresh process (jaxinit: tracing and XLA compilation included, compilations counted); warm: best of",
+        f"three more builds. {_timing.machine()}; load average {load:.1f} at the start.",
+        "",
+        "| case | tool | synapses | cold (s) | fresh process (s) | warm (s) | XLA compilations (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for tool, n, sigma, amplitude in cases:
         r = measure(tool, n, sigma, amplitude)
+        case = f"{n:,} neurons, σ={sigma}, A={amplitude}"
         if "error" in r:
-            print(f"| {n:,} neurons, σ={sigma} | {tool} | error: {r['error']} | | | | |")
+            lines.append(f"| {case} | {tool} | error: {r['error']} | | | | |")
             continue
-        print(
-            f"| {n:,} neurons, σ={sigma}, cut 3σ | {tool} | {r['nnz']:,} | {r['cold_s']:.2f} | {r['process_s']:.2f} "
-            f"| {r['warm_s']:.2f} | {load:.1f} |",
-            flush=True,
+        compiled = f"{r['compiles']} ({r['compile_s']:.1f})" if "compiles" in r else ""
+        lines.append(
+            f"| {case} | {tool} | {r['nnz']:,} | {r['cold_s']:.2f} | {r['process_s']:.2f} | {r['warm_s']:.2f} "
+            f"| {compiled} |"
         )
+        print(lines[-1], flush=True)
+    markdown = "\n".join(lines)
+    if args.print:
+        print(markdown)
+    else:
+        _timing.write_section("spatial", markdown)
 
 
 if __name__ == "__main__":
