@@ -12,7 +12,6 @@ import importlib.util
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 import jax
@@ -27,7 +26,6 @@ ALPHA = 1e-3
 def _load_laws():
     spec = importlib.util.spec_from_file_location("_laws", NOTEBOOKS / "_laws.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_laws", module)
     spec.loader.exec_module(module)
     return module
 
