@@ -53,8 +53,12 @@ _WEIGHT_TOTAL = 1 << 30
 _SLACK = 1e-5
 # posts sampled to choose the cell size
 _SAMPLE = 512
-# relative costs: a thinned arrival, a segment (host tables), an enumerated-path candidate
-_COST_ARRIVAL, _COST_SEGMENT, _COST_CANDIDATE = 1.0, 0.3, 0.8
+# relative costs (measured on CPU): a visit (two threefry draws, gathers, one sort of every visit),
+# a (post, stencil cell) pair on the host, a candidate of the
+# all-candidates path
+_COST_ARRIVAL, _COST_SEGMENT, _COST_CANDIDATE = 1.0, 1.0, 0.35
+# (post, stencil cell) pairs the host handles at most (a few float64 arrays of them)
+_MAX_SEGMENT_WORK = 4e7
 
 
 class Segments:
@@ -84,16 +88,30 @@ class Layout:
         # a periodic axis too short for the stencil would visit a cell twice
         self.valid = box is None or bool(np.all(self.n_cells >= 2 * self.reach + 1))
         self.strides = np.concatenate([np.cumprod(self.n_cells[::-1])[::-1][1:], [1]])
-        cell = _cell_coords(pre, self.lo, self.side, self.n_cells, box) @ self.strides
-        self.pre_order = np.argsort(cell, kind="stable")
-        self.first = np.zeros(int(np.prod(self.n_cells)) + 1, np.int64)
-        np.cumsum(np.bincount(cell, minlength=int(np.prod(self.n_cells))), out=self.first[1:])
+        self._pre = pre
         grids = np.meshgrid(*[np.arange(-r, r + 1) for r in self.reach], indexing="ij")
         offsets = np.stack([g.ravel() for g in grids], 1)
         gap = np.maximum(np.abs(offsets) - 1, 0) * self.side
         self.offsets = offsets[np.sum(gap**2, axis=1) <= (cutoff * (1 + _SLACK)) ** 2]
         self.cutoff = cutoff
         self._table = None
+
+    @functools.cached_property
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pre neurons in cell order, and where each cell's run starts (built on first use:
+        estimating a layout's cost does not need them)."""
+        cell = _cell_coords(self._pre, self.lo, self.side, self.n_cells, self.box) @ self.strides
+        first = np.zeros(int(np.prod(self.n_cells)) + 1, np.int64)
+        np.cumsum(np.bincount(cell, minlength=int(np.prod(self.n_cells))), out=first[1:])
+        return np.argsort(cell, kind="stable"), first
+
+    @property
+    def pre_order(self) -> np.ndarray:
+        return self._sorted[0]
+
+    @property
+    def first(self) -> np.ndarray:
+        return self._sorted[1]
 
     def _neighbours(self):
         """Per cell and stencil offset: the neighbour cell, or -1 past an open boundary (built once;
@@ -155,15 +173,16 @@ def bound_lookup(bound: Any, cutoff: float, unit: Any):
 
 
 def _estimate(pre, post, box, cutoff, refine, bound_fn) -> tuple[float, Layout | None]:
-    """The relative cost of thinning with cells of side ``cutoff / refine``, from a sample of posts."""
+    """The relative cost of thinning with cells of side ``cutoff / refine``, from a sample of posts:
+    the visits, and the host's work on every (post, stencil cell) pair, empty or not."""
     layout = Layout(pre, post, box, cutoff, refine)
-    if not layout.valid:
+    pairs = float(post.shape[0]) * layout.offsets.shape[0]
+    if not layout.valid or pairs > _MAX_SEGMENT_WORK:
         return math.inf, None
     step = max(1, post.shape[0] // _SAMPLE)
     sample = layout.segments(post[::step], bound_fn)
-    scale = post.shape[0] / sample.count.shape[0]
-    cost = scale * (_COST_ARRIVAL * sample.expected_arrivals() + _COST_SEGMENT * sample.count.size)
-    return cost, layout
+    visits = sample.expected_arrivals() * post.shape[0] / post[::step].shape[0]
+    return _COST_ARRIVAL * visits + _COST_SEGMENT * pairs, layout
 
 
 def choose_layout(pre, post, box, cutoff, bound_fn, candidates: float) -> Layout | None:
