@@ -97,34 +97,40 @@ class Layout:
         self._table = None
 
     @functools.cached_property
-    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        """The pre neurons in cell order, and where each cell's run starts (built on first use:
-        estimating a layout's cost does not need them)."""
-        cell = _cell_coords(self._pre, self.lo, self.side, self.n_cells, self.box) @ self.strides
-        first = np.zeros(int(np.prod(self.n_cells)) + 1, np.int64)
-        np.cumsum(np.bincount(cell, minlength=int(np.prod(self.n_cells))), out=first[1:])
-        return np.argsort(cell, kind="stable"), first
+    def _cell(self) -> np.ndarray:
+        return _cell_coords(self._pre, self.lo, self.side, self.n_cells, self.box) @ self.strides
 
-    @property
-    def pre_order(self) -> np.ndarray:
-        return self._sorted[0]
-
-    @property
+    @functools.cached_property
     def first(self) -> np.ndarray:
-        return self._sorted[1]
+        """Where each cell's run of pre neurons starts in cell order (and the total at the end)."""
+        first = np.zeros(int(np.prod(self.n_cells)) + 1, np.int64)
+        np.cumsum(np.bincount(self._cell, minlength=int(np.prod(self.n_cells))), out=first[1:])
+        return first
 
-    def _neighbours(self):
-        """Per cell and stencil offset: the neighbour cell, or -1 past an open boundary (built once;
-        every post neuron of a cell shares its row)."""
+    @functools.cached_property
+    def pre_order(self) -> np.ndarray:
+        """The pre neurons in cell order (sorted only for the layout chosen)."""
+        return np.argsort(self._cell, kind="stable")
+
+    def _neighbours(self, cells: np.ndarray) -> np.ndarray:
+        """Per cell of ``cells`` and stencil offset: the neighbour cell, or -1 past an open
+        boundary. For many posts, one table over all cells, built once (a cell's post neurons
+        share its row); for a few (a cost estimate), their rows alone."""
+        total = int(np.prod(self.n_cells))
+        if self._table is None and cells.shape[0] < total:
+            return self._rows(cells)
         if self._table is None:
-            coords = np.stack(np.unravel_index(np.arange(int(np.prod(self.n_cells))), self.n_cells), 1)
-            cells = coords[:, None, :] + self.offsets[None, :, :]
-            if self.box is None:
-                outside = np.any((cells < 0) | (cells >= self.n_cells), axis=2)
-            else:
-                cells, outside = np.mod(cells, self.n_cells), np.zeros(cells.shape[:2], bool)
-            self._table = np.where(outside, -1, np.clip(cells, 0, self.n_cells - 1) @ self.strides)
-        return self._table
+            self._table = self._rows(np.arange(total))
+        return self._table[cells]
+
+    def _rows(self, cells: np.ndarray) -> np.ndarray:
+        coords = np.stack(np.unravel_index(cells, self.n_cells), 1)
+        neighbours = coords[:, None, :] + self.offsets[None, :, :]
+        if self.box is None:
+            outside = np.any((neighbours < 0) | (neighbours >= self.n_cells), axis=2)
+        else:
+            neighbours, outside = np.mod(neighbours, self.n_cells), np.zeros(neighbours.shape[:2], bool)
+        return np.where(outside, -1, np.clip(neighbours, 0, self.n_cells - 1) @ self.strides)
 
     def segments(self, post: np.ndarray, bound_fn) -> Segments:
         """The segments of the post neurons at ``post`` (float64 ``(m, dim)``)."""
@@ -140,7 +146,7 @@ class Layout:
             gap = np.where(shift > 0, gap - within[:, a : a + 1], np.where(shift < 0, gap, 0.0))
             dmin2 = dmin2 + np.square(gap)[:, self.offsets[:, a] + self.reach[a]]
         dmin = np.sqrt(dmin2) * (1 - _SLACK)
-        neighbour = self._neighbours()[coords @ self.strides]
+        neighbour = self._neighbours(coords @ self.strides)
         count = np.where(neighbour >= 0, self.first[neighbour + 1] - self.first[neighbour], 0)
         keep = np.nonzero((count > 0) & (dmin <= self.cutoff))
         bound = bound_fn(dmin[keep])
