@@ -242,6 +242,13 @@ def _padded(array: np.ndarray, length: int, dtype) -> np.ndarray:
     return out
 
 
+def padded_positions(positions: jax.Array, length: int, order: np.ndarray | None = None) -> jax.Array:
+    """``positions`` (in ``order``) padded with zeros to ``length`` rows, on the host: no XLA
+    program per shape for a gather and a scatter."""
+    host = np.asarray(positions)
+    return jnp.asarray(_padded(host if order is None else host[order], length, host.dtype))
+
+
 # --- the compiled pair loop ------------------------------------------------------------------
 
 
@@ -403,9 +410,9 @@ def find_pairs(
     spatial = (
         jnp.asarray(_padded(plan.start, post_cap, np.int32)),
         jnp.asarray(_padded(ends, post_cap, np.int32)),
-        jnp.zeros((pre_cap, pre_pos.shape[1]), pre_pos.dtype).at[:n_pre].set(pre_pos[jnp.asarray(order)]),
+        padded_positions(pre_pos, pre_cap, order),
         jnp.asarray(_padded(order, pre_cap, np.int32)),
-        jnp.zeros((post_cap, post_pos.shape[1]), post_pos.dtype).at[:n_post].set(post_pos),
+        padded_positions(post_pos, post_cap),
         box,
     )
     leaves, static = profile if profile is not None else ((), None)
@@ -499,9 +506,9 @@ def topk_per_post(plan: Plan, key, pre_pos, post_pos, box, profile, unit, k: int
         np.int32(n_post),
         jnp.asarray(_padded(plan.start, post_cap, np.int32)),
         jnp.asarray(_padded(np.cumsum(plan.length, axis=1), post_cap, np.int32)),
-        jnp.zeros((pre_cap, pre_pos.shape[1]), pre_pos.dtype).at[:n_pre].set(pre_pos[jnp.asarray(order)]),
+        padded_positions(pre_pos, pre_cap, order),
         jnp.asarray(_padded(order, pre_cap, np.int32)),
-        jnp.zeros((post_cap, post_pos.shape[1]), post_pos.dtype).at[:n_post].set(post_pos),
+        padded_positions(post_pos, post_cap),
         box,
         profile[0],
         width=width,

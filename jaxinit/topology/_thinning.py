@@ -39,7 +39,7 @@ from jax import lax
 from jax.extend.random import threefry_2x32
 
 from jaxinit import _core
-from jaxinit.topology._cells import _cell_coords, _grid, _padded, _pow2, sort_pairs
+from jaxinit.topology._cells import _cell_coords, _grid, _padded, _pow2, padded_positions, sort_pairs
 from jaxinit.topology._sampling import _mulhi, fine_capacity, host_rng
 from jaxinit.topology._spatial import distance, join_callable
 
@@ -280,10 +280,11 @@ def thinned_pairs(
     """The pairs kept with probability ``profile(d)`` each, through ``layout``'s cells: sorted
     by ``(pre, post)``, padded to a capacity class, and their count."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
-    pair_key, hit_key, count_key = jax.random.split(key, 3)
+    # the pairs' keep-or-not draws, the hits' places and the host's hit counts: eight words
+    words = np.asarray(jax.random.bits(key, (8,), jnp.uint32))
     seg = layout.segments(host_post, bound_fn)
     # hits per thinned segment: Poisson(rate x count), drawn on the host (they size the arrays)
-    rng = host_rng(jax.random.bits(count_key, (4,), jnp.uint32))
+    rng = host_rng(words[4:])
     arrivals = np.where(seg.enumerated, seg.count, rng.poisson(seg.rate * seg.count))
     used = np.nonzero(arrivals)[0]
     arrivals = arrivals[used]
@@ -300,17 +301,17 @@ def thinned_pairs(
     padding = capacity + _BLOCK  # past every arrival: unused segments own none
     order = layout.pre_order
     pre, post, count = _thinned_loop(
-        jax.random.bits(pair_key, (2,), jnp.uint32),
-        jax.random.bits(hit_key, (2,), jnp.uint32),
+        jnp.asarray(words[:2]),
+        jnp.asarray(words[2:4]),
         np.int32(n_arrivals),
         jnp.asarray(np.concatenate([start, np.full(n_seg - used.shape[0], padding)]).astype(np.int32)),
         jnp.asarray(_padded(seg.post[used], n_seg, np.int32)),
         jnp.asarray(_padded(seg.first[used], n_seg, np.int32)),
         jnp.asarray(_padded(seg.count[used], n_seg, np.int32)),
         jnp.asarray(_padded(seg.q[used], n_seg, np.float32)),
-        jnp.zeros((_pow2(n_pre, 8), pre_pos.shape[1]), pre_pos.dtype).at[:n_pre].set(pre_pos[jnp.asarray(order)]),
+        padded_positions(pre_pos, _pow2(n_pre, 8), order),
         jnp.asarray(_padded(order, _pow2(n_pre, 8), np.int32)),
-        jnp.zeros((_pow2(n_post, 8), post_pos.shape[1]), post_pos.dtype).at[:n_post].set(post_pos),
+        padded_positions(post_pos, _pow2(n_post, 8)),
         box,
         profile[0],
         np.int32(n_post),
