@@ -103,10 +103,14 @@ def _gaussian(d, *, sigma, amplitude=1.0):
     return amplitude * jnp.exp(-0.5 * jnp.square(d / sigma))
 
 
-def _shown(names: tuple[str, ...], amplitude: Any) -> tuple[str, ...]:
-    """The parameters a repr shows: ``amplitude`` only when it is not the default 1."""
-    default = isinstance(amplitude, (int, float)) and not isinstance(amplitude, bool) and amplitude == 1
-    return names if default else (*names, "amplitude")
+def _with_amplitude(
+    params: dict[str, Any], rules: dict[str, Rule], amplitude: Any
+) -> tuple[dict[str, Any], dict[str, Rule]]:
+    """``params`` and ``rules`` with ``amplitude`` (``>= 0``) unless it is the default 1 (left out:
+    the profile keeps the leaves, repr and vmap behaviour it has without one)."""
+    if isinstance(amplitude, (int, float)) and not isinstance(amplitude, bool) and amplitude == 1:
+        return params, rules
+    return {**params, "amplitude": amplitude}, {**rules, "amplitude": NONNEGATIVE}
 
 
 def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None, *, amplitude: ArrayLike = 1.0) -> Profile:
@@ -131,10 +135,8 @@ def gaussian(sigma: ArrayLike, max_distance: ArrayLike | None = None, *, amplitu
     return _build(
         "gaussian",
         _gaussian,
-        {"sigma": sigma, "max_distance": max_distance, "amplitude": amplitude},
-        {"sigma": POSITIVE, "amplitude": NONNEGATIVE},
+        *_with_amplitude({"sigma": sigma, "max_distance": max_distance}, {"sigma": POSITIVE}, amplitude),
         ("sigma", "max_distance"),
-        shown=_shown(("sigma", "max_distance"), amplitude),
     )
 
 
@@ -163,10 +165,10 @@ def exponential(
     return _build(
         "exponential",
         _exponential,
-        {"decay_constant": decay_constant, "max_distance": max_distance, "amplitude": amplitude},
-        {"decay_constant": POSITIVE, "amplitude": NONNEGATIVE},
+        *_with_amplitude(
+            {"decay_constant": decay_constant, "max_distance": max_distance}, {"decay_constant": POSITIVE}, amplitude
+        ),
         ("decay_constant", "max_distance"),
-        shown=_shown(("decay_constant", "max_distance"), amplitude),
     )
 
 
