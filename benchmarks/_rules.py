@@ -217,6 +217,10 @@ def skip_reason(rule: str, library: str, synapses: float) -> str | None:
         return "Python loop over all n² pairs (~1 min per 10⁶ synapses)"
     if library == "braintools" and rule == "scale_free" and synapses > 2e6:
         return "O(n²): each new neuron scans all degrees"
+    if library == "braintools" and rule in ("ring", "grid", "fixed_outdegree") and synapses > 2e7:
+        return "a Python loop per neuron (~90-280 s at 10⁷ synapses)"
+    if library == "nest" and rule == "fixed_outdegree" and synapses > 2e7:
+        return "88 s at 10⁷ synapses, ~15 min at 10⁸"
     if library == "nest" and rule == "one_to_one" and synapses > 2e7:
         return "10⁸ neurons in NEST"
     return None
@@ -517,7 +521,8 @@ def measure(rule: str, library: str, synapses: float, timeout: float, jaxinit_pa
         stdout, stderr = p.communicate()
     base = {"rule": rule, "library": library, "synapses": synapses, "load": [load, os.getloadavg()[0]]}
     if error is None and p.returncode != 0:
-        error = (stderr.strip().splitlines() or ["failed"])[-1][:160]
+        lines = stderr.strip().splitlines() or ["failed"]
+        error = next((x for x in reversed(lines) if "Error" in x), lines[-1]).strip()[:160]
     if error is not None:
         return {**base, "error": error}
     return {**json.loads(stdout.strip().splitlines()[-1]), **base}
@@ -585,12 +590,16 @@ def render(results: list[dict], header: str) -> str:
         groups.setdefault((r["rule"], r["synapses"]), []).append(r)
     verdicts = []
     order = list(RULES)
+    commits = {r["commit"] for r in results if "commit" in r and r["library"] == "jaxinit"}
     for rule, synapses in sorted(groups, key=lambda g: (order.index(g[0]), g[1])):
         rows = groups[(rule, synapses)]
         ours = next((r for r in rows if r["library"] == "jaxinit" and "nnz" in r), None)
         said = []
         for r in sorted(rows, key=lambda r: ("jaxinit", *PEERS).index(r["library"])):
-            name = r["library"] if r["library"] == "jaxinit" else f"{r['library']}: {RULES[rule].peers[r['library']]}"
+            if r["library"] == "jaxinit":  # the commit, where the table mixes several
+                name = f"jaxinit ({r['commit']})" if len(commits) > 1 and "commit" in r else "jaxinit"
+            else:
+                name = f"{r['library']}: {RULES[rule].peers[r['library']]}"
             if "nnz" not in r:
                 lines.append(
                     f"| {rule} | {_size(synapses)} | {name} | {r.get('error', r.get('skipped'))} | | | | | | | |"

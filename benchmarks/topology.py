@@ -169,7 +169,9 @@ def measure(case: str, n: int, p: float, timeout: int = 1800) -> dict:
     command = [sys.executable, __file__, "--one", case, "--n", str(n), "--p", str(p)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     if result.returncode != 0:
-        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1][:160]}
+        # the exception's own line, not JAX's note on filtered frames that may follow it
+        lines = result.stderr.strip().splitlines() or ["failed"]
+        return {"error": next((x for x in reversed(lines) if "Error" in x), lines[-1]).strip()[:160]}
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -183,11 +185,7 @@ def _row(case, n, r):
     )
 
 
-def _rules_header(results: list[dict], seconds: float) -> str:
-    import datetime
-    import os
-    import platform
-
+def _rules_header(results: list[dict], seconds: float | None) -> str:
     from benchmarks._rules import NEST_THREADS
     from benchmarks._timing import machine
 
@@ -200,12 +198,11 @@ def _rules_header(results: list[dict], seconds: float) -> str:
     load = f"load average (1 min) {min(loads):.1f}-{max(loads):.1f}" if loads else "load not recorded"
     named = ", ".join(f"{lib} {v}" for lib, v in versions.items())
     return (
-        f"Machine: {machine()}; {os.cpu_count()} cores (`lscpu`: {platform.processor() or 'AMD EPYC'}, KVM),"
-        f" 24 GiB shared with other workers ({load} over the run: the machine was loaded, so the"
-        f" times are noisy). {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, jaxinit as"
-        f" committed at {', '.join(commits)} (exported with `git archive`); {named}."
-        f" NEST ran {NEST_THREADS} threads. The run took {seconds / 60:.0f} min."
-    )
+        f"Machine: {machine()} (`lscpu`: AMD EPYC, family 25, 1 thread per core, KVM guest), 24 GiB shared"
+        f" with other workers ({load} over the run: the machine was loaded, so the times are noisy)."
+        f" jaxinit as committed at {', '.join(commits)} (exported with `git archive`); {named}."
+        f" NEST ran {NEST_THREADS} threads."
+    ) + (f" The run took {seconds / 60:.0f} min." if seconds else "")
 
 
 def run_rules(args) -> None:
@@ -216,10 +213,10 @@ def run_rules(args) -> None:
     peers = PEERS if args.peers == "all" else tuple(args.peers.split(","))
     scales = [float(x) for x in args.scale.split(",")]
     log = Path(args.log) if args.log else None
-    jaxinit_path, commit = export_jaxinit(args.jaxinit_commit)
+    jaxinit_path, commit = export_jaxinit(args.jaxinit_commit) if not args.render else (None, None)
     start = time.time()
     results = []
-    for synapses in scales:
+    for synapses in scales if not args.render else []:
         for rule in rules:
             for library in ("jaxinit", *(p for p in peers if p in RULES[rule].peers)):
                 reason = None if library == "jaxinit" else skip_reason(rule, library, synapses)
@@ -240,7 +237,7 @@ def run_rules(args) -> None:
             r = json.loads(line)
             latest[(r["rule"], r["synapses"], r["library"])] = r
         results = list(latest.values())
-    markdown = render(results, _rules_header(results, time.time() - start))
+    markdown = render(results, _rules_header(results, None if args.render else time.time() - start))
     print(markdown)
     if not args.no_write:
         from benchmarks._timing import write_section
@@ -258,6 +255,7 @@ def main() -> None:
     parser.add_argument("--peers", default="all", help="'all' or a comma list of nest,braintools,igraph,networkx")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per process")
     parser.add_argument("--log", help="append each rule's result to this JSON-lines file; render all it holds")
+    parser.add_argument("--render", action="store_true", help="measure nothing: render what --log holds")
     parser.add_argument("--jaxinit-commit", default="HEAD", help="measure jaxinit as committed at this revision")
     parser.add_argument("--no-write", action="store_true", help="print, do not rewrite RESULTS.md")
     parser.add_argument("--one", help=argparse.SUPPRESS)
