@@ -535,7 +535,7 @@ def _check(r: dict, jaxinit: dict | None) -> str:
     if mean is not None and sd == 0:
         if nnz == mean:
             return f"{nnz:,} (exact)"
-        return f"{nnz:,} ({(nnz - mean) / mean:+.3%} vs {mean:,})"
+        return f"{nnz:,} ({(nnz - mean) / mean * 100:+.2g}% vs {mean:,})"
     if mean is not None:
         return f"{nnz:,} (z = {(nnz - mean) / sd:+.1f})"
     if jaxinit is None or "nnz" not in jaxinit or r is jaxinit:

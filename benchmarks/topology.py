@@ -4,20 +4,21 @@ Run: ``python benchmarks/topology.py [--rules all] [--scale 1e6,1e7] [--builders
 (Linux: memory is read from ``/proc``). Every measurement is a fresh process, one at a
 time. Two tables, each rewriting its own section of RESULTS.md (``--no-write`` prints only):
 
-* ``--rules`` (section "topology_rules"): each rule (``pairwise_bernoulli``,
-  ``fixed_total_number``, ``fixed_indegree``, ``fixed_outdegree``, ``one_to_one``,
-  ``all_to_all``, ``distance_probability``, ``small_world``, ``scale_free``, ``regular``,
-  ``stochastic_block``, ``ring``, ``grid``; ``all``, ``none`` or a comma list) at each
-  synapse count of ``--scale``, built by jaxinit and by every peer that has the rule
-  (``--peers``), with the same sizes and autapse/multapse settings: cold time (process
-  start, imports and XLA compilation included; compilations counted), warm time, peak
-  memory, ratios against jaxinit, and a check that the synapse counts agree. The rules,
+* ``--rules`` (section "topology_rules"): each rule (``pairwise_bernoulli`` at p = 0.1 and,
+  as ``pairwise_bernoulli_sparse``, at p = 0.01, ``fixed_total_number``, ``fixed_indegree``,
+  ``fixed_outdegree``, ``one_to_one``, ``all_to_all``, ``distance_probability``,
+  ``small_world``, ``scale_free``, ``regular``, ``stochastic_block``, ``ring``, ``grid``;
+  ``all``, ``none`` or a comma list) at each synapse count of ``--scale``, built by jaxinit
+  and by every peer that has the rule (``--peers``), with the same sizes and
+  autapse/multapse settings: cold time (process start, imports and XLA compilation
+  included; compilations counted), warm time, peak memory, ratios against jaxinit, and a
+  check that the synapse counts agree. The rules,
   peers and what is skipped (too slow or too large for a peer) are in ``_rules.py``.
   jaxinit is measured as committed (``--jaxinit-commit``, default HEAD), not from the
   working tree. ``--log FILE`` appends each result to a JSON-lines file and renders all it
-  holds, so that sizes run apart end up in one table. Time, on the 2-core machine: about
-  15 min at ``--scale 1e6``, 30-40 min at ``1e7`` (peers that take minutes time out at
-  ``--timeout``, 300 s).
+  holds, so that sizes run apart end up in one table (``--render``: no measuring). Time, on
+  the 2-core machine: about 15 min at ``--scale 1e6``, 25 min at ``1e7`` (networkx is not
+  run past 2·10⁶ synapses; a process is stopped past ``--timeout``, 300 s, or 8 GiB).
 * ``--builders`` (section "topology"): the E/I and weighted builders at ``--big-n`` and
   ``--small-n`` (about 10 min). Two memory figures there: the process's peak resident
   memory over its whole life (JAX runtime and XLA compilation included), and the bytes per
