@@ -155,6 +155,32 @@ def test_pairwise_bernoulli_large_space_marginals():
     assert stats.chisquare(post_counts).pvalue > P_FLOOR
 
 
+def test_pairwise_bernoulli_dense_large_space():
+    """Past 2**16 pairs and p > 1/64 (a draw per pair): each of the 89,700 allowed pairs of a
+    recurrent population is in Binomial(60, 0.3) of 60 builds (chi-square of the standardized
+    squares, both tails at P_FLOOR), the total count's mean within 5 sd, no autapse, sorted and
+    distinct; p = 1 gives every allowed pair; a second size of the same capacity class compiles
+    nothing."""
+    n, p, n_keys = 300, 0.3, 60
+    total, nnz = np.zeros((n, n)), []
+    for k in keys(n_keys, seed=8):
+        conn = pairwise_bernoulli(k, n, p=p)
+        assert_valid(conn, recurrent_no_autapse=True, distinct=True)
+        total += dense(conn)
+        nnz.append(conn.nnz)
+    allowed = ~np.eye(n, dtype=bool)
+    assert total[~allowed].sum() == 0
+    chi2 = np.sum((total[allowed] - n_keys * p) ** 2 / (n_keys * p * (1 - p)))
+    assert stats.chi2.sf(chi2, allowed.sum()) > P_FLOOR and stats.chi2.cdf(chi2, allowed.sum()) > P_FLOOR
+    mean, var = allowed.sum() * p, allowed.sum() * p * (1 - p)
+    assert abs(np.mean(nnz) - mean) < 5 * np.sqrt(var / n_keys)
+    np.testing.assert_array_equal(pairwise_bernoulli(KEY, n, p=1.0).to_dense(), allowed.astype(np.float32))
+    pairwise_bernoulli(KEY, 290, p=0.3)
+    with count_compilations() as compiled:
+        pairwise_bernoulli(KEY, 295, p=0.29)
+    assert compiled == []
+
+
 def test_random_topology_small_dense_requests_converge():
     """The exact k-subset sampler on small, dense requests (the surplus of candidates a
     large share of them): every key succeeds and pairs stay uniform."""

@@ -225,6 +225,41 @@ def all_to_all(n_pre: int, n_post: int | None = None, allow_autapse: bool = Fals
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
 
 
+# pairs decided at once by the streaming Bernoulli kernel
+_STREAM_BLOCK = 1 << 16
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
+def bernoulli_stream(key, n_cols, allowed, threshold, certain, *, capacity, skip_diagonal):
+    """Every allowed pair (row-major linear index below ``allowed``) kept independently when its
+    32-bit draw is below ``threshold`` (or always, ``certain``): ``(pre, post)`` in order, in
+    ``capacity`` slots, and how many were kept (also past ``capacity``: those are dropped). One
+    draw per pair, so the work is O(allowed); sizes and the threshold are traced."""
+    n_cols = jnp.maximum(n_cols, 1)
+    lane = jnp.arange(_STREAM_BLOCK, dtype=jnp.int32)
+
+    def body(b, state):
+        out_pre, out_post, count = state
+        index = b * _STREAM_BLOCK + lane
+        bits = jax.random.bits(jax.random.fold_in(key, b), (_STREAM_BLOCK,), jnp.uint32)
+        keep = (index < allowed) & (certain | (bits < threshold))
+        pre, post = index // n_cols, index % n_cols
+        if skip_diagonal:
+            post = _skip(pre, post, keep)
+        at = jnp.where(keep, jnp.cumsum(keep, dtype=jnp.int32) - 1, _STREAM_BLOCK)
+        start = jnp.minimum(count, capacity)
+        chunk_pre = jnp.zeros(_STREAM_BLOCK, jnp.int32).at[at].set(pre, mode="drop")
+        chunk_post = jnp.zeros(_STREAM_BLOCK, jnp.int32).at[at].set(post, mode="drop")
+        out_pre = jax.lax.dynamic_update_slice(out_pre, chunk_pre, (start,))
+        out_post = jax.lax.dynamic_update_slice(out_post, chunk_post, (start,))
+        return out_pre, out_post, count + jnp.sum(keep, dtype=jnp.int32)
+
+    n_blocks = (allowed + _STREAM_BLOCK - 1) // _STREAM_BLOCK
+    empty_ = jnp.zeros(capacity + _STREAM_BLOCK, jnp.int32)
+    out_pre, out_post, count = jax.lax.fori_loop(0, n_blocks, body, (empty_, empty_, jnp.int32(0)))
+    return out_pre[:capacity], out_post[:capacity], count
+
+
 def binomial_count(key: jax.Array, n: int, p: float) -> int:
     """An exact ``Binomial(n, p)`` draw for ``n`` up to ``2**63 - 1``, from a concrete key.
 
@@ -258,9 +293,11 @@ def pairwise_bernoulli(
     enter as traced values, see :func:`~jaxinit.topology._sampling.capacity_for`): over
     at most 2**16 pairs, a subset of linear indices (or its complement past ``p = 1/2``);
     beyond, independent draws with repeats redrawn while ``K`` is at most 1/64 of the
-    pairs. Denser requests over larger spaces use the exact ``K``-subset sampler of
-    :func:`random_topology`, which compiles once per ``K`` (about a second), small next
-    to the work at those sizes.
+    pairs. Denser requests (``p > 1/64``) decide every pair by its own 32-bit draw, kept
+    below ``ceil(p · 2**32)`` (O(allowed pairs) work, at most 64 draws per synapse; one
+    program per capacity class), and the count is that draw's own; spaces of 2³¹ pairs
+    or more use the exact ``K``-subset sampler of :func:`random_topology`, which compiles
+    once per ``K``.
 
     Memory: about 14 bytes per synapse while building, 8 in the result.
 
@@ -323,6 +360,20 @@ def pairwise_bernoulli(
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(nnz))
         *pairs, ok = distinct_pairs(key_pairs, *sizes, capacity=capacity_for(nnz), skip_diagonal=skip_diagonal)
         pre, post = trim(tuple(pairs), nnz)
+    elif allowed < INDEX_LIMIT - _STREAM_BLOCK:
+        # dense: a draw per pair, one program per capacity class (the exact k-subset sampler
+        # would compile for every count); the count is then the kernel's own Binomial draw
+        threshold = np.uint32(min(math.ceil(p * 2**32), 2**32 - 1))
+        args = (key_pairs, np.int32(n_cols), np.int32(allowed), threshold, np.bool_(p >= 1))
+        capacity = capacity_for(min(allowed, math.ceil(mean + 6 * sd) + 1))
+        pre, post, count = bernoulli_stream(*args, capacity=capacity, skip_diagonal=skip_diagonal)
+        if int(count) > capacity:  # past 6 sd: the exact count is known now
+            pre, post, count = bernoulli_stream(*args, capacity=capacity_for(int(count)), skip_diagonal=skip_diagonal)
+        nnz = check_count(name, int(count))
+        if nnz == 0:
+            return empty(n_pre, n_post)
+        pre, post = trim((pre, post), nnz)
+        ok = True
     else:
         pre, post, ok = sample_pairs(key_pairs, n_pre, n_cols, nnz, 0, skip_diagonal, block)
     check_ok(name, ok)
