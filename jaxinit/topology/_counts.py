@@ -74,17 +74,23 @@ def _diagonal(*, capacity):
     return i, i
 
 
-@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
-def multapse_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal):
+def packable(n_rows: int, width: int) -> bool:
+    """Whether pairs of ``n_rows`` rows and columns below ``width`` pack into one uint32 key."""
+    return n_rows * width < 2**32 - 1
+
+
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))
+def multapse_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal, packed=False):
     """``nnz`` independent uniform pairs of the ``n_rows x n_cols`` grid (with replacement),
-    sorted, padded to ``capacity`` with the sentinel pair. Sizes may be traced."""
+    sorted, padded to ``capacity`` with the sentinel pair. Sizes may be traced. ``packed``:
+    rows x (columns + 1) fits 32 bits (one sort key)."""
     key_row, key_col = jax.random.split(key)
     rows = jax.random.randint(key_row, (capacity,), 0, n_rows, dtype=jnp.int32)
     cols = jax.random.randint(key_col, (capacity,), 0, n_cols, dtype=jnp.int32)
     valid = jnp.arange(capacity, dtype=jnp.int32) < nnz
     if skip_diagonal:
         cols = _skip(rows, cols, valid)
-    return sort_valid_pairs(rows, cols, valid)
+    return sort_valid_pairs(rows, cols, valid, n_cols + 1 if packed else None)
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "by_post"))
@@ -102,8 +108,8 @@ def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by
     return sort_valid_pairs(pre, post, valid)
 
 
-@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
-def distinct_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal):
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))
+def distinct_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal, packed=False):
     """``nnz`` distinct pairs, uniform over the ``n_rows x n_cols`` grid, sorted and padded to
     ``capacity``; and whether they are distinct (the retries are bounded by
     :data:`~jaxinit.topology._sampling.MAX_ROUNDS`). Independent uniform draws whose repeats
@@ -118,7 +124,7 @@ def distinct_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal):
 
     def sort_and_mark(rows, cols):
         # the valid pairs sort first, so `valid` also marks them after the sort
-        rows, cols = sort_valid_pairs(rows, cols, valid)
+        rows, cols = sort_valid_pairs(rows, cols, valid, n_cols if packed else None)
         repeated = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
         return rows, cols, jnp.concatenate([jnp.zeros(1, bool), repeated]) & valid
 
@@ -358,7 +364,9 @@ def pairwise_bernoulli(
         pre, post = trim(tuple(pairs), nnz)
     elif nnz <= allowed * _DRAWS_MAX_DENSITY:
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(nnz))
-        *pairs, ok = distinct_pairs(key_pairs, *sizes, capacity=capacity_for(nnz), skip_diagonal=skip_diagonal)
+        *pairs, ok = distinct_pairs(
+            key_pairs, *sizes, capacity=capacity_for(nnz), skip_diagonal=skip_diagonal, packed=packable(n_pre, n_cols)
+        )
         pre, post = trim(tuple(pairs), nnz)
     elif allowed < INDEX_LIMIT - _STREAM_BLOCK:
         # dense: a draw per pair, one program per capacity class (the exact k-subset sampler

@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 from jaxinit import _core
 from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
-from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs
+from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs, packable
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
@@ -124,7 +124,9 @@ def random_topology(
         capacity = capacity_for(k)
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(k))
-        pre, post = trim(multapse_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal), k)
+        packed = packable(n_pre, n_cols + 1)
+        pairs = multapse_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, packed=packed)
+        pre, post = trim(pairs, k)
         return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
     check_memory(name, k)
     pre, post, ok = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)

@@ -522,9 +522,22 @@ def trim(arrays: tuple[jax.Array, ...], nnz: int) -> tuple[jax.Array, ...]:
     return tuple(x[:nnz] for x in arrays)
 
 
-def sort_valid_pairs(rows: jax.Array, cols: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
+def sort_valid_pairs(
+    rows: jax.Array, cols: jax.Array, valid: jax.Array, width: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array]:
     """``(rows, cols)`` sorted by ``(row, col)`` with the invalid slots (padding) moved to the
-    end: they become the sentinel pair ``(int32 max, int32 max)``, which sorts last."""
-    rows = jnp.where(valid, rows, _INT32_MAX)
-    cols = jnp.where(valid, cols, _INT32_MAX)
-    return lax.sort((rows, cols), num_keys=2)
+    end: they become the sentinel pair ``(int32 max, int32 max)``, which sorts last. With
+    ``width`` (above every column, and ``rows x width`` below 2**32 - 1, which the caller
+    checks) the pairs sort as one packed uint32 key: on CPU about ten times faster than two."""
+    if width is None:
+        rows = jnp.where(valid, rows, _INT32_MAX)
+        cols = jnp.where(valid, cols, _INT32_MAX)
+        return lax.sort((rows, cols), num_keys=2)
+    width = width.astype(jnp.uint32)
+    last = jnp.uint32(2**32 - 1)
+    key = jnp.sort(jnp.where(valid, rows.astype(jnp.uint32) * width + cols.astype(jnp.uint32), last))
+    ok = key != last
+    return (
+        jnp.where(ok, (key // width).astype(jnp.int32), _INT32_MAX),
+        jnp.where(ok, (key % width).astype(jnp.int32), _INT32_MAX),
+    )
