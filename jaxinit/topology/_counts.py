@@ -93,11 +93,12 @@ def multapse_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal, packed=
     return sort_valid_pairs(rows, cols, valid, n_cols + 1 if packed else None)
 
 
-@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "by_post"))
-def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by_post):
+@functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "by_post", "packed"))
+def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by_post, packed=False):
     """Owner ``i // k`` (a post neuron if ``by_post``, else a pre neuron) with ``k`` partners
     drawn uniformly with replacement from ``n_choices``, for the first ``nnz`` slots; sorted
-    by ``(pre, post)``, padded to ``capacity``. Sizes may be traced."""
+    by ``(pre, post)``, padded to ``capacity``. Sizes may be traced. ``packed``: pre x post
+    neurons fit 32 bits (one sort key)."""
     i = jnp.arange(capacity, dtype=jnp.int32)
     owners = i // jnp.maximum(k, 1)
     partners = jax.random.randint(key, (capacity,), 0, n_choices, dtype=jnp.int32)
@@ -105,7 +106,9 @@ def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by
     if skip_diagonal:
         partners = _skip(owners, partners, valid)
     pre, post = (partners, owners) if by_post else (owners, partners)
-    return sort_valid_pairs(pre, post, valid)
+    # the columns stay below the owners' count (by post) or the partners' (+1 past the diagonal)
+    width = (nnz + k - 1) // jnp.maximum(k, 1) if by_post else n_choices + 1
+    return sort_valid_pairs(pre, post, valid, width if packed else None)
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))

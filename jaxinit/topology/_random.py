@@ -154,7 +154,10 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
         capacity = capacity_for(nnz)
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_choices), np.int32(k), np.int32(nnz))
-        arrays = multapse_degree_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, by_post=by_post)
+        arrays = multapse_degree_pairs(
+            key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, by_post=by_post,
+            packed=packable(n_pre, n_post + 1),
+        )  # fmt: skip
         pre, post = trim(arrays, nnz)
         return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
     if k > n_choices:
