@@ -11,19 +11,17 @@ every pre neuron in it: ``q = bound(dmin(j, c))``. Each such *segment* is either
 
 * *enumerated* (``q > 1 - 1/e``, where visiting every candidate costs less): every
   candidate is visited once and kept with probability ``p(d)``; or
-* *thinned*: a Poisson process of rate ``λ = -log(1 - q')`` per candidate (``q' >= q``,
-  see below) hits each candidate at least once with probability ``q'``, independently;
-  a hit candidate is kept with probability ``p(d) / q'``.
+* *thinned*: a Poisson process of rate ``λ = -log(1 - q)`` per candidate hits each
+  candidate at least once with probability ``q``, independently; a hit candidate is kept
+  with probability ``p(d) / q``.
 
 Every pair is then kept with probability exactly ``p(d)``, independently of the others.
 A candidate's keep-or-not draw is a function of the key and the pair alone (as in
 ``_cells``), so a candidate hit twice is decided the same way twice; the duplicates are
-removed after the sort. Per post neuron the hits are ``Poisson(Σ λ·n_c)`` points
-(drawn on the host from the key), each placed in a segment with probability
-proportional to its rate through integer weights (``ceil`` of the rate in units of
-``2**-q``, which rounds ``λ`` up to a ``q'`` that still bounds ``p``) and then on a
-uniform candidate of the segment: 32-bit integer arithmetic, no float rounding in the
-choice.
+removed after the sort. A segment's hits are ``Poisson(λ · n_c)`` for its ``n_c``
+candidates, drawn on the host from the key (they size the arrays), each on a uniform
+candidate of the segment (the high word of a 32-bit draw times ``n_c``: within
+``n_c / 2**32`` of uniform).
 """
 
 from __future__ import annotations
@@ -47,15 +45,12 @@ from jaxinit.topology._spatial import distance, join_callable
 _ENUMERATE_ABOVE = 1 - math.exp(-1)
 # arrivals handled at once in the compiled loop
 _BLOCK = 1 << 16
-# the integer weights of one post neuron's segments sum below this
-_WEIGHT_TOTAL = 1 << 30
 # the bound is taken a little inside the cell (positions are float32 on the device)
 _SLACK = 1e-5
 # posts sampled to choose the cell size
 _SAMPLE = 512
-# relative costs (measured on CPU): a visit (two threefry draws, gathers, one sort of every visit),
-# a (post, stencil cell) pair on the host, a candidate of the
-# all-candidates path
+# relative costs (measured on CPU): a visit (two threefry draws, gathers, one sort of every
+# visit), a (post, stencil cell) pair on the host, a candidate of the all-candidates path
 _COST_ARRIVAL, _COST_SEGMENT, _COST_CANDIDATE = 1.0, 1.0, 0.35
 # (post, stencil cell) pairs the host handles at most (a few float64 arrays of them)
 _MAX_SEGMENT_WORK = 4e7
