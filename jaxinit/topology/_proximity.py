@@ -230,6 +230,9 @@ def kernel_connectivity(
     ``box``), so a kernel reads as a receptive field centred on each post neuron, as a
     convolution's taps are. Deterministic: no key.
 
+    Memory: 12 bytes per synapse (two int32 indices and a float32 weight); while building,
+    the pairs padded to a power of two and the cells (a few dozen bytes per neuron).
+
     Args:
       pre_positions: ``(n_pre, dim)`` coordinates, ``dim`` 1 to 3 (``(n,)`` for 1-D);
         plain, or a Quantity of length.
