@@ -240,6 +240,20 @@ def test_random_topology_multapses_uniform_pairs():
     assert stats.chisquare(total[allowed]).pvalue > P_FLOOR
 
 
+def test_random_topology_multapses_past_32_bits_of_pairs():
+    """70,000 x 69,999 allowed pairs do not pack into 32 bits: the rows are cut into blocks (here
+    61,356 + 8,644 rows) with multinomial counts. Exactly n_syn synapses, sorted, no autapse;
+    pre and post uniform over 14 bins of 5,000 neurons (a bin straddles the block edge),
+    chi-square at P_FLOOR each; the self-pair rule holds across the block edge."""
+    n, n_syn = 70_000, 3_000_000  # ~5 autapses expected in the second block if its offset were lost
+    conn = random_topology(KEY, n, n_syn=n_syn, multapses=True)
+    assert conn.nnz == n_syn
+    assert_valid(conn, recurrent_no_autapse=True)
+    pre, post = np.asarray(conn.pre), np.asarray(conn.post)
+    assert stats.chisquare(np.bincount(pre // 5000, minlength=14)).pvalue > P_FLOOR
+    assert stats.chisquare(np.bincount(post // 5000, minlength=14)).pvalue > P_FLOOR
+
+
 def test_random_topology_multapses_repeats_at_binomial_rate():
     """The number of distinct pairs among n_syn draws from M cells has mean M (1 - (1 - 1/M)^n)."""
     n_pre, n_post, n_syn, n_keys = 10, 10, 100, 300

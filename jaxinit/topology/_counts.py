@@ -80,16 +80,17 @@ def packable(n_rows: int, width: int) -> bool:
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))
-def multapse_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal, packed=False):
+def multapse_pairs(key, n_rows, n_cols, nnz, row_offset=0, *, capacity, skip_diagonal, packed=False):
     """``nnz`` independent uniform pairs of the ``n_rows x n_cols`` grid (with replacement),
     sorted, padded to ``capacity`` with the sentinel pair. Sizes may be traced. ``packed``:
-    rows x (columns + 1) fits 32 bits (one sort key)."""
+    rows x (columns + 1) fits 32 bits (one sort key). ``row_offset``: the grid's rows are
+    neurons ``row_offset`` on (for the diagonal; the rows returned stay local)."""
     key_row, key_col = jax.random.split(key)
     rows = jax.random.randint(key_row, (capacity,), 0, n_rows, dtype=jnp.int32)
     cols = jax.random.randint(key_col, (capacity,), 0, n_cols, dtype=jnp.int32)
     valid = jnp.arange(capacity, dtype=jnp.int32) < nnz
     if skip_diagonal:
-        cols = _skip(rows, cols, valid)
+        cols = _skip(rows + row_offset, cols, valid)
     return sort_valid_pairs(rows, cols, valid, n_cols + 1 if packed else None)
 
 
