@@ -38,7 +38,7 @@ from jax import lax
 from jax.extend.random import threefry_2x32
 
 from jaxinit import _core
-from jaxinit.topology._sampling import MIN_CAPACITY, capacity_for
+from jaxinit.topology._sampling import MIN_CAPACITY, capacity_for, packable, sort_valid_pairs
 from jaxinit.topology._spatial import _no_shortfall, _tally, distance, join_callable
 
 # candidates handled at once (rows_per_block x width)
@@ -337,46 +337,9 @@ def _pair_loop(
     n_blocks = (n_rows + block_stride * P - 1) // (block_stride * P)
     empty = jnp.zeros(capacity + P * C, jnp.int32)  # room for the last chunk past the capacity
     out_pre, out_post, count = lax.fori_loop(0, n_blocks, body, (empty, empty, jnp.int32(0)))
-    # the rows ran in post order: a stable sort by pre gives (pre, post) order
     valid = jnp.arange(capacity, dtype=jnp.int32) < count
-    out_pre, out_post, _ = sort_pairs(
-        out_pre[:capacity], out_post[:capacity], valid, n_post, packed=packed, by_post=True
-    )
+    out_pre, out_post = sort_valid_pairs(out_pre[:capacity], out_post[:capacity], valid, n_post if packed else None)
     return out_pre, out_post, count
-
-
-def sort_pairs(pre, post, valid, n_post, *, packed: bool, by_post: bool = False, repeats: bool = False):
-    """The ``valid`` pairs of ``(pre, post)`` sorted by ``(pre, post)``, sentinel pairs ``(int32
-    max, int32 max)`` after them; and their count. ``packed``: ``pre * n_post + post`` fits 32
-    bits (one sort key); ``by_post``: the pairs come grouped by post in order (a stable sort by
-    pre suffices); ``repeats``: a pair may come more than once (kept once)."""
-    capacity = pre.shape[0]
-    sentinel = jnp.int32(jnp.iinfo(jnp.int32).max)
-    if packed:
-        n_post32 = n_post.astype(jnp.uint32)
-        last = jnp.uint32(2**32 - 1)
-        key = jnp.sort(jnp.where(valid, pre.astype(jnp.uint32) * n_post32 + post.astype(jnp.uint32), last))
-        new = key != last
-        if repeats:
-            new = new & jnp.concatenate([jnp.ones(1, bool), key[1:] != key[:-1]])
-            at = jnp.where(new, jnp.cumsum(new, dtype=jnp.int32) - 1, capacity)
-            key = jnp.full(capacity, last).at[at].set(key, mode="drop")
-        count = jnp.sum(new, dtype=jnp.int32)
-        ok = jnp.arange(capacity, dtype=jnp.int32) < count
-        return (
-            jnp.where(ok, (key // n_post32).astype(jnp.int32), sentinel),
-            jnp.where(ok, (key % n_post32).astype(jnp.int32), sentinel),
-            count,
-        )
-    pre, post = jnp.where(valid, pre, sentinel), jnp.where(valid, post, sentinel)
-    pre, post = lax.sort((pre, post), num_keys=1 if by_post else 2, is_stable=True)
-    new = pre != sentinel
-    if repeats:
-        new = new & jnp.concatenate([jnp.ones(1, bool), (pre[1:] != pre[:-1]) | (post[1:] != post[:-1])])
-        at = jnp.where(new, jnp.cumsum(new, dtype=jnp.int32) - 1, capacity)
-        pre = jnp.full(capacity, sentinel).at[at].set(pre, mode="drop")
-        post = jnp.full(capacity, sentinel).at[at].set(post, mode="drop")
-    return pre, post, jnp.sum(new, dtype=jnp.int32)
 
 
 def find_pairs(
@@ -426,7 +389,7 @@ def find_pairs(
         unit=unit,
         skip_diagonal=skip_diagonal,
         bernoulli=bernoulli,
-        packed=n_pre * n_post < 2**32 - 1,
+        packed=packable(n_pre, n_post),
     )
     n_blocks = -(-m // P)
 

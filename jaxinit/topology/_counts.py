@@ -29,6 +29,7 @@ from jaxinit.topology._sampling import (
     capacity_for,
     check_ok,
     distinct_sorted,
+    packable,
     sample_pairs,
     sort_valid_pairs,
     trim,
@@ -72,11 +73,6 @@ def _all_pairs(n_cols, nnz, *, capacity, skip_diagonal):
 def _diagonal(*, capacity):
     i = jnp.arange(capacity, dtype=jnp.int32)
     return i, i
-
-
-def packable(n_rows: int, width: int) -> bool:
-    """Whether pairs of ``n_rows`` rows and columns below ``width`` pack into one uint32 key."""
-    return n_rows * width < 2**32 - 1
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))

@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 from jaxinit import _core
 from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
-from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs, packable
+from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
@@ -22,6 +22,7 @@ from jaxinit.topology._sampling import (
     distinct_per_row,
     fill,
     host_rng,
+    packable,
     sample_pairs,
     to_pre_major,
     trim,
@@ -146,11 +147,11 @@ def random_topology(
             return empty(n_pre, n_post)
         capacity = capacity_for(k)
         check_memory(name, capacity, "fixed_outdegree")
-        if not packable(n_pre, n_cols + 1) and not _core.is_traced(key):
+        packed = packable(n_pre, n_cols + 1)
+        if not packed and not _core.is_traced(key):
             pre, post = _multapses_by_row_blocks(key, n_pre, n_cols, k, skip_diagonal)
             return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(k))
-        packed = packable(n_pre, n_cols + 1)
         pairs = multapse_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, packed=packed)
         pre, post = trim(pairs, k)
         return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)

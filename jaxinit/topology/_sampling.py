@@ -522,6 +522,12 @@ def trim(arrays: tuple[jax.Array, ...], nnz: int) -> tuple[jax.Array, ...]:
     return tuple(x[:nnz] for x in arrays)
 
 
+def packable(n_rows: int, width: int) -> bool:
+    """Whether pairs of ``n_rows`` rows and columns below ``width`` pack into one uint32 sort
+    key (see :func:`sort_valid_pairs`)."""
+    return n_rows * width < 2**32 - 1
+
+
 def sort_valid_pairs(
     rows: jax.Array, cols: jax.Array, valid: jax.Array, width: jax.Array | None = None
 ) -> tuple[jax.Array, jax.Array]:
@@ -541,3 +547,15 @@ def sort_valid_pairs(
         jnp.where(ok, (key // width).astype(jnp.int32), _INT32_MAX),
         jnp.where(ok, (key % width).astype(jnp.int32), _INT32_MAX),
     )
+
+
+def drop_repeats(rows: jax.Array, cols: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Pairs sorted by :func:`sort_valid_pairs` with each pair kept once, moved to the front
+    (sentinel pairs after them); and how many there are."""
+    capacity = rows.shape[0]
+    changed = jnp.concatenate([jnp.ones(1, bool), (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])])
+    new = changed & (rows != _INT32_MAX)
+    at = jnp.where(new, jnp.cumsum(new, dtype=jnp.int32) - 1, capacity)
+    rows = jnp.full(capacity, _INT32_MAX).at[at].set(rows, mode="drop")
+    cols = jnp.full(capacity, _INT32_MAX).at[at].set(cols, mode="drop")
+    return rows, cols, jnp.sum(new, dtype=jnp.int32)

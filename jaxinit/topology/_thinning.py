@@ -37,8 +37,8 @@ from jax import lax
 from jax.extend.random import threefry_2x32
 
 from jaxinit import _core
-from jaxinit.topology._cells import _cell_coords, _grid, _padded, _pow2, padded_positions, sort_pairs
-from jaxinit.topology._sampling import _mulhi, fine_capacity, host_rng
+from jaxinit.topology._cells import _cell_coords, _grid, _padded, _pow2, padded_positions
+from jaxinit.topology._sampling import _mulhi, drop_repeats, fine_capacity, host_rng, packable, sort_valid_pairs
 from jaxinit.topology._spatial import distance, join_callable
 
 # a segment is enumerated above this bound: a Poisson rate past 1 per candidate costs more
@@ -256,7 +256,8 @@ def _thinned_loop(
     empty = jnp.full(capacity + _BLOCK, -1, jnp.int32)
     out_pre, out_post = lax.fori_loop(0, n_blocks, body, (empty, empty))
     out_pre, out_post = out_pre[:capacity], out_post[:capacity]
-    return sort_pairs(out_pre, out_post, out_pre >= 0, n_post, packed=packed, repeats=True)
+    out_pre, out_post = sort_valid_pairs(out_pre, out_post, out_pre >= 0, n_post if packed else None)
+    return drop_repeats(out_pre, out_post)
 
 
 def thinned_pairs(
@@ -314,6 +315,6 @@ def thinned_pairs(
         static=profile[1],
         unit=unit,
         skip_diagonal=skip_diagonal,
-        packed=n_pre * n_post < 2**32 - 1,
+        packed=packable(n_pre, n_post),
     )
     return pre, post, int(count)
