@@ -8,8 +8,9 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 # the Flax/Equinox/ensembles tutorial trains models (about 2 CPU-minutes): its APIs are tested in
-# test_integration_*.py and test_tree*.py, so the notebook itself runs with the slow checks
-SLOW = {"05_flax_equinox_ensembles.ipynb"}
+# test_integration_*.py and test_tree*.py; the sparse-networks tutorial (about 1 CPU-minute) shows
+# rules whose laws test_topology_*.py tests. Both notebooks run with the slow checks
+SLOW = {"04_sparse_networks.ipynb", "05_flax_equinox_ensembles.ipynb"}
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ private module per family of rules, over one shared sampling core:
 * ``_export``: hand-off to simulators (:func:`to_nest`, :func:`to_brian2`,
   :func:`to_brainevent`; the simulators are optional, ``pip install "jaxinit[sim]"``)
   and networks saved to a file (:func:`save`, :func:`load`);
+* ``_shard``: builds split over devices (:func:`shard`, and every builder's ``out_sharding=``);
 * ``_checks`` and ``_memory``: argument checks and the memory guard.
 
 Sizes and synapse counts stay below 2³¹ (indices are int32) while the pair space may
@@ -63,6 +64,7 @@ from jaxinit.topology._proximity import kernel_connectivity as kernel_connectivi
 from jaxinit.topology._random import fixed_indegree as fixed_indegree
 from jaxinit.topology._random import fixed_outdegree as fixed_outdegree
 from jaxinit.topology._random import random_topology as random_topology
+from jaxinit.topology._shard import shard as shard
 from jaxinit.topology._spatial import distance_topology as distance_topology
 from jaxinit.topology._values import synapse_distances as synapse_distances
 from jaxinit.topology._values import synapse_values as synapse_values
@@ -94,6 +96,7 @@ __all__ = [
     "ring",
     "save",
     "scale_free",
+    "shard",
     "small_world",
     "stochastic_block",
     "synapse_distances",

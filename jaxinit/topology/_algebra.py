@@ -24,7 +24,8 @@ from jaxinit.topology._connectivity import Connectivity
 _FIELDS = ("weight", "delay")
 
 
-def _check(name: str, a: Any, b: Any) -> None:
+def _check(name: str, a: Any, b: Any) -> tuple[Connectivity, Connectivity]:
+    """``a`` and ``b`` checked, without padding (set algebra runs on one device)."""
     for param, conn in (("a", a), ("b", b)):
         if not isinstance(conn, Connectivity):
             raise TypeError(f"{name}: {param} must be a Connectivity, got {type(conn).__name__}")
@@ -43,6 +44,7 @@ def _check(name: str, a: Any, b: Any) -> None:
             f"{name}: a and b must have the same sizes, got a (n_pre={a.n_pre}, n_post={a.n_post}) and "
             f"b (n_pre={b.n_pre}, n_post={b.n_post})"
         )
+    a, b = a.unpadded(), b.unpadded()
     for param, conn in (("a", a), ("b", b)):
         pre, post = conn.pre, conn.post
         if conn.nnz > 1 and bool(jnp.any((pre[1:] == pre[:-1]) & (post[1:] == post[:-1]))):
@@ -50,6 +52,7 @@ def _check(name: str, a: Any, b: Any) -> None:
                 f"{name}: {param} has repeated pairs (multapses); set algebra treats a connectivity as a set of "
                 "pairs: merge the multapses first (e.g. Connectivity.from_dense(conn.to_dense()) sums them)"
             )
+    return a, b
 
 
 def _merge(a: Connectivity, b: Connectivity) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
@@ -137,7 +140,7 @@ def union(a: Connectivity, b: Connectivity) -> Connectivity:
       [(0, 1), (1, 2), (2, 0)]
     """
     name = "union"
-    _check(name, a, b)
+    a, b = _check(name, a, b)
     _values_rule(name, a, b)
     pre, post, from_b, index, same_as_next = _merge(a, b)
     # a shared pair is (a's copy, b's copy), adjacent: drop b's
@@ -174,7 +177,7 @@ def intersection(a: Connectivity, b: Connectivity) -> Connectivity:
       ([1], [2], [2.0])
     """
     name = "intersection"
-    _check(name, a, b)
+    a, b = _check(name, a, b)
     pre, post, from_b, index, same_as_next = _merge(a, b)
     return _select(name, a, _without_values(b), ~from_b & same_as_next, pre, post, index)
 
@@ -208,7 +211,7 @@ def difference(a: Connectivity, b: Connectivity) -> Connectivity:
       ([0], [1])
     """
     name = "difference"
-    _check(name, a, b)
+    a, b = _check(name, a, b)
     pre, post, from_b, index, same_as_next = _merge(a, b)
     return _select(name, a, _without_values(b), ~from_b & ~same_as_next, pre, post, index)
 

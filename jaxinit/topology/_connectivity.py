@@ -31,6 +31,11 @@ class Connectivity:
       n_post: number of postsynaptic neurons (static, required keyword).
       weight: ``(nnz,)`` values per synapse (an array or a Quantity), or ``None``.
       delay: ``(nnz,)`` delays per synapse (an array or a Quantity), or ``None``.
+      n_syn: the number of synapses when the arrays are longer: a sharded build
+        (``out_sharding=``) pads them to a multiple of the device count with padding
+        pairs ``(n_pre, n_post)`` (values 0) after the synapses, which sort last and
+        which every method here ignores; :meth:`unpadded` drops them. ``None`` (static):
+        no padding.
 
     Raises:
       TypeError, ValueError: sizes that are not ints in ``[0, 2**31)``, or ``pre``,
@@ -51,15 +56,20 @@ class Connectivity:
     n_post: int = dataclasses.field(metadata=dict(static=True))
     weight: jax.Array | None = None
     delay: jax.Array | None = None
+    n_syn: int | None = dataclasses.field(default=None, metadata=dict(static=True))
 
     def __post_init__(self):
         # checks only what holds under every transformation (jit, vmap, grad, tree maps
         # may rebuild it with tracers, batched or placeholder leaves)
         for param in ("n_pre", "n_post"):
             object.__setattr__(self, param, check_size("Connectivity", param, getattr(self, param)))
+        if self.n_syn is not None:
+            object.__setattr__(self, "n_syn", check_size("Connectivity", "n_syn", self.n_syn))
         shape = getattr(self.pre, "shape", None)
         if shape is None:
             return
+        if self.n_syn is not None and self.n_syn > shape[-1]:
+            raise ValueError(f"Connectivity: n_syn={self.n_syn} is more than the {shape[-1]} pairs given")
         lengths = {param: getattr(getattr(self, param), "shape", None) for param in ("post", "weight", "delay")}
         for param, other in lengths.items():
             if other is not None and other[-1:] != shape[-1:]:
@@ -70,21 +80,46 @@ class Connectivity:
 
     @property
     def nnz(self) -> int:
-        """Number of synapses."""
-        return self.pre.shape[-1]
+        """Number of synapses (padding not counted)."""
+        return self.pre.shape[-1] if self.n_syn is None else self.n_syn
+
+    def unpadded(self) -> Connectivity:
+        """The synapses without the padding of a sharded build (``self`` when there is none).
+
+        Returns:
+          A :class:`Connectivity` whose arrays hold exactly :attr:`nnz` synapses (sliced,
+          so the slices of a sharded build end up wherever JAX puts a slice of it).
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> conn = Connectivity(jnp.array([0, 2]), jnp.array([1, 2]), n_pre=2, n_post=2, n_syn=1)
+          >>> conn.unpadded().pre.tolist(), conn.unpadded().n_syn
+          ([0], None)
+        """
+        if self.n_syn is None:
+            return self
+        n = self.n_syn
+
+        def cut(values):
+            return None if values is None else global_view(values)[..., :n]
+
+        return Connectivity(
+            cut(self.pre), cut(self.post), n_pre=self.n_pre, n_post=self.n_post,
+            weight=cut(self.weight), delay=cut(self.delay),
+        )  # fmt: skip
 
     @property
     def indptr(self) -> jax.Array:
         """CSR row pointers by pre neuron: synapses of pre ``i`` are ``indptr[i]:indptr[i+1]``."""
-        return jnp.searchsorted(self.pre, jnp.arange(self.n_pre + 1, dtype=jnp.int32)).astype(jnp.int32)
+        return jnp.searchsorted(global_view(self.pre), jnp.arange(self.n_pre + 1, dtype=jnp.int32)).astype(jnp.int32)
 
     def out_degree(self) -> jax.Array:
         """Synapses per pre neuron, ``(n_pre,)`` (a multapse counts each time)."""
-        return jnp.bincount(self.pre, length=self.n_pre)
+        return jnp.bincount(global_view(self.pre), length=self.n_pre)  # padding (n_pre) is out of range: dropped
 
     def in_degree(self) -> jax.Array:
         """Synapses per post neuron, ``(n_post,)`` (a multapse counts each time)."""
-        return jnp.bincount(self.post, length=self.n_post)
+        return jnp.bincount(global_view(self.post), length=self.n_post)  # padding (n_post) is out of range: dropped
 
     def by_post(self) -> tuple[jax.Array, jax.Array]:
         """The CSC view: ``(indptr_post, order)``, post ``j``'s synapses are
@@ -97,8 +132,8 @@ class Connectivity:
           >>> indptr.tolist(), order.tolist()
           ([0, 0, 2, 3], [0, 2, 1])
         """
-        index = jnp.arange(self.nnz, dtype=jnp.int32)
-        post, order = lax.sort((self.post.astype(jnp.int32), index), num_keys=1, is_stable=True)
+        index = jnp.arange(self.pre.shape[-1], dtype=jnp.int32)
+        post, order = lax.sort((global_view(self.post).astype(jnp.int32), index), num_keys=1, is_stable=True)
         indptr = jnp.searchsorted(post, jnp.arange(self.n_post + 1, dtype=jnp.int32)).astype(jnp.int32)
         return indptr, order
 
@@ -111,7 +146,7 @@ class Connectivity:
         if weight is None:
             if unit is not None:
                 raise ValueError(f"{name}: unit={unit} was given but the connectivity has no weights")
-            return jnp.ones(self.nnz, jax.dtypes.canonicalize_dtype(float))
+            return jnp.ones(self.pre.shape[-1], jax.dtypes.canonicalize_dtype(float))
         if _core.is_quantity(weight):
             if unit is None:
                 raise ValueError(
@@ -148,7 +183,9 @@ class Connectivity:
             values, unit = jnp.asarray(self.weight.mantissa), self.weight.unit
         else:
             values, unit = self._values("to_dense", unit), None
-        dense = jnp.zeros((self.n_pre, self.n_post), values.dtype).at[self.pre, self.post].add(values)
+        # padding pairs (n_pre, n_post) fall outside the matrix and are dropped
+        pre, post = global_view(self.pre), global_view(self.post)
+        dense = jnp.zeros((self.n_pre, self.n_post), values.dtype).at[pre, post].add(global_view(values), mode="drop")
         return _core.attach_unit(dense, unit)
 
     def to_bcoo(self, unit: Any = None):
@@ -171,6 +208,7 @@ class Connectivity:
         """
         from jax.experimental import sparse
 
+        self = self.unpadded()
         values = self._values("to_bcoo", unit)
         indices = jnp.stack([self.pre, self.post], axis=1)
         shape = (self.n_pre, self.n_post)
@@ -196,6 +234,7 @@ class Connectivity:
         """
         from jax.experimental import sparse
 
+        self = self.unpadded()
         values = self._values("to_bcsr", unit)
         shape = (self.n_pre, self.n_post)
         return sparse.BCSR((values, self.post, self.indptr), shape=shape, indices_sorted=True, unique_indices=False)
@@ -220,6 +259,7 @@ class Connectivity:
         """
         from scipy import sparse
 
+        self = self.unpadded()
         values = np.array(self._values("to_scipy", unit))
         shape = (self.n_pre, self.n_post)
         matrix = sparse.csr_matrix((values, np.array(self.post), np.array(self.indptr)), shape=shape)
@@ -326,6 +366,22 @@ class Connectivity:
         check_count(name, pre.size)
         weight = None if array.dtype == bool else _core.attach_unit(jnp.asarray(array[pre, post]), unit)
         return cls(jnp.asarray(pre, jnp.int32), jnp.asarray(post, jnp.int32), n_pre=n_pre, n_post=n_post, weight=weight)
+
+
+def global_view(values: Any) -> Any:
+    """``values`` as the global operations here (sorts, scatters, searches) take them: an
+    array split over *Explicit* mesh axes (``jax.make_mesh``'s default) is viewed over the
+    same devices with Auto axes, so XLA, not the caller, chooses how to run them. A
+    tracer is left as it is (its caller's mesh context decides)."""
+    sharding = getattr(values, "sharding", None)
+    if isinstance(values, jax.core.Tracer) or not isinstance(sharding, jax.sharding.NamedSharding):
+        return values
+    mesh = sharding.mesh
+    if all(kind != jax.sharding.AxisType.Explicit for kind in mesh.axis_types):
+        return values
+    auto_types = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
+    auto = jax.sharding.Mesh(mesh.devices, mesh.axis_names, axis_types=auto_types)
+    return jax.device_put(values, jax.sharding.NamedSharding(auto, sharding.spec))
 
 
 def empty(n_pre: int, n_post: int) -> Connectivity:

@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -34,6 +35,7 @@ from jaxinit.topology._sampling import (
     sort_valid_pairs,
     trim,
 )
+from jaxinit.topology._shard import built_whole
 
 # pair spaces up to this size are subsets of linear indices, one program per capacity class
 # of the pair space; larger ones draw distinct pairs directly (one program per capacity class
@@ -278,6 +280,7 @@ def binomial_count(key: jax.Array, n: int, p: float) -> int:
     return int(np.random.default_rng(seed).binomial(n, p))
 
 
+@built_whole
 def pairwise_bernoulli(
     key: ArrayLike,
     n_pre: int,
@@ -286,6 +289,7 @@ def pairwise_bernoulli(
     p: float,
     allow_autapse: bool = False,
     block_size: int = DEFAULT_BLOCK,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Every allowed pair a synapse independently with probability ``p`` (NEST's
     ``pairwise_bernoulli``, Brian2's ``p=``, braintools' ``Random``).
@@ -315,6 +319,9 @@ def pairwise_bernoulli(
       p: the connection probability, in [0, 1].
       allow_autapse: allow ``pre == post`` in a recurrent population.
       block_size: elements drawn at once by the dense sampler (bounds its temporaries).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices (equal to the unsharded build; padding as in
+        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, without weights.

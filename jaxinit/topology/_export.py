@@ -63,7 +63,8 @@ def _node_ids(name: str, param: str, nodes: Any, size_name: str, size: int) -> n
     return ids.astype(np.int64)
 
 
-def _check_concrete(name: str, conn: Connectivity) -> None:
+def _check_concrete(name: str, conn: Connectivity) -> Connectivity:
+    """``conn`` checked to be one concrete network, without the padding of a sharded build."""
     if _core.is_traced(conn.pre):
         raise TypeError(f"{name}: the connectivity must be concrete, not traced; call {name} outside jit")
     if conn.pre.ndim != 1:
@@ -71,6 +72,7 @@ def _check_concrete(name: str, conn: Connectivity) -> None:
             f"{name}: expected one network, got batched indices of shape {tuple(conn.pre.shape)}; "
             "export one network at a time (e.g. jax.tree.map(lambda x: x[0], conn))"
         )
+    return conn.unpadded()
 
 
 def to_nest(
@@ -130,7 +132,7 @@ def to_nest(
       500
     """
     name = "to_nest"
-    _check_concrete(name, conn)
+    conn = _check_concrete(name, conn)
     pre_ids = _node_ids(name, "pre_nodes", pre_nodes, "n_pre", conn.n_pre)
     post_ids = _node_ids(name, "post_nodes", post_nodes, "n_post", conn.n_post)
     spec = dict(syn_spec or {})
@@ -212,7 +214,7 @@ def to_brian2(synapses: Any, conn: Connectivity, *, weight: str | None = "w", de
       500
     """
     name = "to_brian2"
-    _check_concrete(name, conn)
+    conn = _check_concrete(name, conn)
     b2 = _require(name, "brian2", "brian2")
     sizes = {"source": ("n_pre", conn.n_pre), "target": ("n_post", conn.n_post)}
     for group, (size_name, size) in sizes.items():
@@ -290,6 +292,7 @@ def to_brainevent(conn: Connectivity, *, unit: Any = None, backend: str | None =
     """
     name = "to_brainevent"
     brainevent = _require(name, "brainevent", "brainevent")
+    conn = conn.unpadded()
     if _core.is_quantity(conn.weight) and unit is None:
         data = conn.weight
     else:
@@ -328,7 +331,7 @@ def save(file: str | os.PathLike | IO[bytes], conn: Connectivity) -> None:
       (500, True, dtype('float32'))
     """
     name = "save"
-    _check_concrete(name, conn)
+    conn = _check_concrete(name, conn)
     arrays = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION),

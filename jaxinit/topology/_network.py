@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -31,6 +32,7 @@ from jaxinit.topology._checks import INDEX_LIMIT, check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import capacity_for, host_rng, trim, uniform_below
+from jaxinit.topology._shard import built_whole
 from jaxinit.topology._spatial import pair_distances, spatial_inputs
 from jaxinit.topology._values import synapse_values
 
@@ -257,6 +259,7 @@ def _check_positions(name: str, positions: Any, sizes: list[int]) -> None:
             raise ValueError(f"{name}: positions[{i}] must have shape ({size}, dim), got {rows}")
 
 
+@built_whole
 def network(
     key: ArrayLike,
     sizes: Sequence[int],
@@ -265,6 +268,7 @@ def network(
     positions: Sequence[ArrayLike] | None = None,
     box: ArrayLike | None = None,
     block_size: int = NETWORK_BLOCK,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Populations laid out one after another, wired by a table of projections: the sparse
     counterpart of :func:`jaxinit.blocks`.
@@ -304,6 +308,9 @@ def network(
       box: periodic box side(s) for the distances, or ``None``.
       block_size: synapses expected per block (bounds the working memory; part of what
         the key means: another ``block_size`` draws another network).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices (equal to the unsharded build; padding as in
+        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
 
     Returns:
       One :class:`Connectivity` over ``sum(sizes)`` neurons, sorted by ``(pre, post)``,

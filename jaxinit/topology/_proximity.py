@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -27,6 +28,7 @@ from jaxinit.topology._cells import best_plan, best_refine, cell_plan, find_pair
 from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._sampling import trim
+from jaxinit.topology._shard import built_whole
 from jaxinit.topology._spatial import spatial_inputs, split_callable
 
 
@@ -84,6 +86,7 @@ def _probe(name: str, param: str, fn: Callable, value: Any, what: str) -> Any:
         raise ValueError(f"{name}: {param} cannot take {what}: {error}") from error
 
 
+@built_whole
 def distance_probability(
     key: ArrayLike,
     pre_positions: ArrayLike,
@@ -92,6 +95,7 @@ def distance_probability(
     profile: Callable[[jax.Array], jax.Array],
     box: ArrayLike | None = None,
     allow_autapse: bool = False,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Every pair a synapse independently with probability ``clip(profile(distance), 0, 1)``
     (NEST's spatial ``pairwise_bernoulli``, braintools' ``DistanceDependent``).
@@ -132,6 +136,9 @@ def distance_probability(
       box: periodic box side(s), ``> 0`` (a Quantity when the positions are one), or
         ``None`` for open boundaries.
       allow_autapse: allow ``pre == post`` in a recurrent population.
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices (equal to the unsharded build; padding as in
+        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, int32 indices.

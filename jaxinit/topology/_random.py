@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -27,6 +28,7 @@ from jaxinit.topology._sampling import (
     to_pre_major,
     trim,
 )
+from jaxinit.topology._shard import built_whole, check_out_sharding, sharded, sharded_fill, slice_length
 
 
 def _syn_count(name: str, allowed: int, n_syn: Any, p: Any, multapses: bool = False) -> int:
@@ -82,6 +84,7 @@ def fixed_total_request(
     return n_pre, n_post, n_cols, k, skip_diagonal
 
 
+@built_whole
 def random_topology(
     key: ArrayLike,
     n_pre: int,
@@ -92,6 +95,7 @@ def random_topology(
     allow_autapse: bool = False,
     multapses: bool = False,
     block_size: int = DEFAULT_BLOCK,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Exactly ``n_syn`` distinct synapses, uniform over all allowed pairs.
 
@@ -116,6 +120,9 @@ def random_topology(
       multapses: draw with replacement (repeated pairs allowed).
       block_size: elements drawn at once in the block-wise passes (bounds the
         temporaries; the law of the result does not depend on it, its bits do).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices (equal to the unsharded build; padding as in
+        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, without weights.
@@ -161,7 +168,8 @@ def random_topology(
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
 
 
-def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post, multapses=False):
+def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post, multapses, out_sharding):
+    out_sharding = check_out_sharding(name, out_sharding)
     n_pre = check_size(name, "n_pre", n_pre)
     recurrent = n_post is None
     n_post = n_pre if recurrent else check_size(name, "n_post", n_post)
@@ -177,7 +185,7 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
         nnz = check_count(name, n_rows * k)
         key = _core.check_key(name, key)
         if nnz == 0:
-            return empty(n_pre, n_post)
+            return sharded(empty(n_pre, n_post), out_sharding)
         capacity = capacity_for(nnz)
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_choices), np.int32(k), np.int32(nnz))
@@ -186,33 +194,56 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
             packed=packable(n_pre, n_post + 1),
         )  # fmt: skip
         pre, post = trim(arrays, nnz)
-        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+        return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
     if k > n_choices:
         rule = f"{partner} - 1 = {n_choices} (no autapses)" if skip_diagonal else f"{partner} = {n_choices}"
         raise ValueError(f"{name}: k must be <= {rule}, got {k}")
-    check_memory(name, check_count(name, n_rows * k))
+    nnz = check_count(name, n_rows * k)
     key = _core.check_key(name, key)
-    if n_rows * k == 0:
-        return empty(n_pre, n_post)
+    if nnz == 0:
+        return sharded(empty(n_pre, n_post), out_sharding)
+    if out_sharding is not None and not by_post:  # the rows' blocks are drawn where they are kept
+        check_memory(name, slice_length(nnz, out_sharding))
+        pre, post = _fixed_outdegree_sharded(key, n_pre, n_post, k, skip_diagonal, block, out_sharding)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=nnz)
+    check_memory(name, nnz)
     pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block)
-    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+    return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
-def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block):
+def _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block):
+    """The rows of a fixed-degree rule in blocks: ``(synapses per block, draw)``, where
+    ``draw(key, b, start)`` gives block ``b``'s synapses from ``start`` on (owner-major: for
+    out-degrees the ``(pre, post)`` arrays, for in-degrees the pre of each post slot)."""
     n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
     n_choices = n_partners - 1 if skip_diagonal else n_partners
     rows_per_block = max(1, min(n_rows, block // k))
 
-    def draw_rows(b, start):
+    def draw(key, b, start):
         partners = distinct_per_row(jax.random.fold_in(key, b), rows_per_block, n_choices, k)
         owners = jnp.broadcast_to(start // k + jnp.arange(rows_per_block, dtype=jnp.int32)[:, None], partners.shape)
         if skip_diagonal:
             partners = partners + (partners >= owners).astype(jnp.int32)
         return (partners.reshape(-1),) if by_post else (owners.reshape(-1), partners.reshape(-1))
 
-    drawn = fill(n_rows * k, rows_per_block * k, draw_rows)
+    return rows_per_block * k, draw
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
+def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block):
+    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block)
+    n_rows = n_post if by_post else n_pre
+    drawn = fill(n_rows * k, per_block, lambda b, start: draw(key, b, start))
     return to_pre_major(drawn[0], n_pre, n_post, k, block) if by_post else drawn
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
+def _fixed_outdegree_sharded(key, n_pre, n_post, k, skip_diagonal, block, out_sharding):
+    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, False, block)
+    return sharded_fill(
+        n_pre * k, per_block, lambda operands, _, b, start: draw(operands[0], b, start), (key,),
+        (n_pre, n_post), out_sharding,
+    )  # fmt: skip
 
 
 def fixed_indegree(
@@ -224,6 +255,7 @@ def fixed_indegree(
     multapses: bool = False,
     *,
     block_size: int = DEFAULT_BLOCK,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Every post neuron receives exactly ``k`` synapses from distinct pre neurons, uniformly.
 
@@ -238,6 +270,9 @@ def fixed_indegree(
       multapses: draw the ``k`` partners with replacement (then any ``k`` is allowed, and
         the draw runs in one compiled program per capacity class of ``n · k``).
       block_size: synapses drawn and sorted at once (bounds the temporaries).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices (see :func:`~jaxinit.topology.shard`; equal to the unsharded
+        build). This rule is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.
@@ -254,7 +289,7 @@ def fixed_indegree(
       True
     """
     return _fixed_degree(
-        "fixed_indegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=True, multapses=multapses
+        "fixed_indegree", key, n_pre, n_post, k, allow_autapse, block_size, True, multapses, out_sharding
     )
 
 
@@ -267,6 +302,7 @@ def fixed_outdegree(
     multapses: bool = False,
     *,
     block_size: int = DEFAULT_BLOCK,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Every pre neuron makes exactly ``k`` synapses onto distinct post neurons, uniformly.
 
@@ -281,6 +317,11 @@ def fixed_outdegree(
       multapses: draw the ``k`` partners with replacement (then any ``k`` is allowed, and
         the draw runs in one compiled program per capacity class of ``n · k``).
       block_size: synapses drawn at once (bounds the temporaries).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices, each drawing only its own slice of the sorted order (memory:
+        the slice plus one block), element for element equal to the unsharded build
+        (see :func:`~jaxinit.topology.shard` for the padding). With ``multapses`` it is
+        built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.
@@ -297,5 +338,5 @@ def fixed_outdegree(
       True
     """
     return _fixed_degree(
-        "fixed_outdegree", key, n_pre, n_post, k, allow_autapse, block_size, by_post=False, multapses=multapses
+        "fixed_outdegree", key, n_pre, n_post, k, allow_autapse, block_size, False, multapses, out_sharding
     )

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -23,6 +24,7 @@ from jaxinit.topology._checks import check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import DEFAULT_BLOCK, block_loop, put, to_pre_major
+from jaxinit.topology._shard import built_whole
 
 # bytes per (post in a chunk) x (pre) candidate at the peak of a chunk: distances, profile
 # values, logits, Gumbel noise and its generator's temporaries, top-k, and the coordinate
@@ -143,6 +145,7 @@ def default_chunk(n_pre: int, dim: int) -> int:
     return 1 << max(0, min(8, fits.bit_length() - 1))
 
 
+@built_whole
 def distance_topology(
     key: ArrayLike,
     pre_positions: ArrayLike,
@@ -154,6 +157,7 @@ def distance_topology(
     allow_autapse: bool = False,
     chunk: int | None = None,
     block_size: int = DEFAULT_BLOCK,
+    out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Every post neuron draws ``k`` distinct pre neurons with probability ∝ ``profile(distance)``.
 
@@ -187,6 +191,9 @@ def distance_topology(
       chunk: post neurons processed at once; ``None`` chooses the largest power of
         two up to 256 whose candidates fit in 128 MiB.
       block_size: synapses sorted at once (bounds the temporaries).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
+        over its devices (equal to the unsharded build; padding as in
+        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.

@@ -10,14 +10,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
 from jaxinit._core import Initializer
 from jaxinit.topology._checks import check_size
-from jaxinit.topology._connectivity import Connectivity
+from jaxinit.topology._connectivity import Connectivity, global_view
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import fill
+from jaxinit.topology._shard import check_out_sharding, devices, shard, sharded_fill, slice_length
 from jaxinit.topology._spatial import join_callable, pair_distances, spatial_inputs, split_callable
 
 
@@ -83,6 +85,7 @@ def synapse_values(
     box: ArrayLike | None = None,
     dtype: Any = None,
     block_size: int | None = None,
+    out_sharding: NamedSharding | None = None,
     **ctx: Any,
 ) -> jax.Array:
     """One value per synapse from ``init``: weights, delays, anything.
@@ -115,10 +118,16 @@ def synapse_values(
       box: periodic box side(s) for the distances, or ``None``.
       dtype: the values' dtype (default float).
       block_size: draw this many values at a time (see above), or ``None`` for one draw.
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: the values split over
+        its devices like a sharded connectivity's synapses (padded with zeros, see
+        :func:`~jaxinit.topology.shard`), each device drawing only its own slice, equal
+        to the unsharded values. Taken from ``conn`` when it is sharded and this is
+        ``None``; ``conn`` is placed this way first when it is not.
       **ctx: more context for ``init`` (given to every block as is).
 
     Returns:
-      ``(nnz,)`` values (a Quantity if ``init`` has units).
+      ``(nnz,)`` values (a Quantity if ``init`` has units); sharded, the padded length of
+      ``conn``'s arrays.
 
     Raises:
       ValueError: positions whose rows do not match ``n_pre``/``n_post``, a box that
@@ -160,11 +169,11 @@ def synapse_values(
     else:
         check_memory(name, conn.nnz, advice="pass block_size=2**18 to draw the values in blocks (4 bytes each)")
 
+    conn, out_sharding = _split_as(name, conn, out_sharding)
     if not in_blocks:
-        more = {"pre": conn.pre, "post": conn.post}
-        if geometry is not None:
-            more["distances"] = _distances(*geometry, conn.pre, conn.post)
-        return init(key, (conn.nnz,), dtype, **ctx, **more)
+        if out_sharding is None:
+            return _one_draw(init, key, conn.pre, conn.post, geometry, dtype, ctx)
+        return _one_draw_sharded(init, key, conn, geometry, dtype, ctx, out_sharding)
     key = _core.check_key(name, key)
     leaves, static = split_callable(name, "init", init, "an initializer such as jaxinit.normal()")
     dynamic_ctx = {p: v for p, v in ctx.items() if isinstance(v, (jax.Array, np.ndarray)) or _core.is_quantity(v)}
@@ -172,7 +181,7 @@ def synapse_values(
     dtype = None if dtype is None else jnp.dtype(dtype)
     places, unit = (None, None) if geometry is None else (geometry[:3], geometry[3])
     args = (key, conn.pre, conn.post, places, leaves, dynamic_ctx)
-    config = (static, dtype, block_size, static_ctx, unit)
+    config = (static, dtype, block_size, static_ctx, unit, conn.nnz, out_sharding)
     try:
         hash(config)
     except TypeError:  # unhashable pieces (a plain context object): run the loop uncompiled
@@ -180,20 +189,74 @@ def synapse_values(
     return _in_blocks(*args, *config)
 
 
+def _placed(conn: Connectivity, out_sharding: NamedSharding) -> Connectivity:
+    """``conn`` split as ``out_sharding`` splits synapses (moved only when it is not)."""
+    length = devices(out_sharding) * slice_length(conn.nnz, out_sharding)
+    padded = conn.n_syn is not None and conn.pre.shape[-1] == length
+    if _core.is_traced(conn.pre):
+        if not padded:
+            raise ValueError(
+                "a Connectivity traced under jit with out_sharding= must already be split that way: build it "
+                "with the same out_sharding= (or topology.shard) outside jit and pass it in"
+            )
+        return conn  # under jit the program's shardings place it
+    return conn if padded and conn.pre.sharding == out_sharding else shard(conn, out_sharding)
+
+
+def _split_as(name: str, conn: Connectivity, out_sharding: Any) -> tuple[Connectivity, NamedSharding | None]:
+    """``conn`` split as its values will be, and that split: ``out_sharding`` when given
+    (``conn`` placed so), else ``conn``'s own when it is sharded, else none (padding that
+    is not a split across devices is dropped)."""
+    out_sharding = check_out_sharding(name, out_sharding)
+    if out_sharding is None and conn.n_syn is not None:
+        own = None if _core.is_traced(conn.pre) else getattr(conn.pre, "sharding", None)
+        if isinstance(own, NamedSharding) and len(own.spec) == 1 and isinstance(own.spec[0], str):
+            out_sharding = own
+        else:
+            return conn.unpadded(), None
+    return (conn, None) if out_sharding is None else (_placed(conn, out_sharding), out_sharding)
+
+
+def _one_draw(init, key, pre, post, geometry, dtype, ctx):
+    more = {"pre": pre, "post": post}
+    if geometry is not None:
+        more["distances"] = _distances(*geometry, pre, post)
+    return init(key, (pre.shape[-1],), dtype, **ctx, **more)
+
+
+def _one_draw_sharded(init, key, conn, geometry, dtype, ctx, out_sharding):
+    """The one-draw values of the synapses, padded with zeros and split: XLA partitions
+    the draw (jax's threefry is partitionable), so each device computes its own slice."""
+    n, length = conn.nnz, conn.pre.shape[-1]
+    found_unit = []
+
+    def padded(key, pre, post):
+        values = _one_draw(init, key, pre[:n], post[:n], geometry, dtype, ctx)
+        if _core.is_quantity(values):
+            found_unit[:] = [values.unit]
+            values = values.mantissa
+        return jnp.pad(values, (0, length - n))
+
+    values = jax.jit(padded, out_shardings=out_sharding)(key, global_view(conn.pre), global_view(conn.post))
+    return _core.attach_unit(values, found_unit[0] if found_unit else None)
+
+
 def _distances(pre_pos, post_pos, box, unit, pre, post):
     return _core.attach_unit(pair_distances(pre_pos, post_pos, pre, post, box), unit)
 
 
-@functools.partial(jax.jit, static_argnums=(6, 7, 8, 9, 10))
-def _in_blocks(key, pre, post, places, leaves, dynamic_ctx, static, dtype, block, static_ctx, unit):
-    """``init``'s values ``block`` synapses at a time, in one compiled loop: equal
-    initializers (pytrees compared by value) and context share one kernel."""
+@functools.partial(jax.jit, static_argnums=(6, 7, 8, 9, 10, 11, 12))
+def _in_blocks(key, pre, post, places, leaves, dynamic_ctx, static, dtype, block, static_ctx, unit, n, out_sharding):
+    """``init``'s values ``block`` synapses at a time, in one compiled loop (split over the
+    devices of ``out_sharding`` when given): equal initializers (pytrees compared by value)
+    and context share one kernel."""
     init = join_callable(leaves, static)
     ctx = {**dynamic_ctx, **dict(static_ctx)}
     found_unit = []
 
-    def draw_block(b, start):
-        pre_b, post_b = (lax.dynamic_slice(x, (start,), (block,)) for x in (pre, post))
+    def draw_block(operands, window, b, start):
+        key, places = operands
+        pre_b, post_b = window
         more = {"pre": pre_b, "post": post_b}
         if places is not None:
             more["distances"] = _distances(*places, unit, pre_b, post_b)
@@ -203,7 +266,11 @@ def _in_blocks(key, pre, post, places, leaves, dynamic_ctx, static, dtype, block
             values = values.mantissa
         return (values,)
 
-    (values,) = fill(pre.shape[0], block, draw_block)
+    if out_sharding is None:
+        window = lambda start: tuple(lax.dynamic_slice(x, (start,), (block,)) for x in (pre, post))  # noqa: E731
+        (values,) = fill(n, block, lambda b, start: draw_block((key, places), window(start), b, start))
+    else:
+        (values,) = sharded_fill(n, block, draw_block, (key, places), (0,), out_sharding, split=(pre, post))
     return _core.attach_unit(values, found_unit[0] if found_unit else None)
 
 
@@ -215,6 +282,7 @@ def with_weights(
     post_positions: ArrayLike | None = None,
     box: ArrayLike | None = None,
     block_size: int | None = None,
+    out_sharding: NamedSharding | None = None,
     **ctx: Any,
 ) -> Connectivity:
     """``conn`` with ``weight`` drawn by :func:`synapse_values`.
@@ -228,6 +296,8 @@ def with_weights(
       box: periodic box side(s), or ``None``.
       block_size: draw this many weights at a time, bounding the temporaries
         (see :func:`synapse_values`), or ``None`` for one draw.
+      out_sharding: split ``conn`` and its values over these devices (see
+        :func:`synapse_values`), or ``None`` (a sharded ``conn`` stays as it is).
       **ctx: more context for ``init``.
 
     Returns:
@@ -244,7 +314,10 @@ def with_weights(
       >>> float(conn.weight.sum())
       100.0
     """
-    weight = synapse_values(key, conn, init, pre_positions, post_positions, box, block_size=block_size, **ctx)
+    conn, out_sharding = _split_as("with_weights", conn, out_sharding)
+    weight = synapse_values(
+        key, conn, init, pre_positions, post_positions, box, block_size=block_size, out_sharding=out_sharding, **ctx
+    )
     return dataclasses.replace(conn, weight=weight)
 
 
@@ -256,6 +329,7 @@ def with_delays(
     post_positions: ArrayLike | None = None,
     box: ArrayLike | None = None,
     block_size: int | None = None,
+    out_sharding: NamedSharding | None = None,
     **ctx: Any,
 ) -> Connectivity:
     """``conn`` with ``delay`` drawn by :func:`synapse_values` (e.g. proportional to distance).
@@ -268,6 +342,8 @@ def with_delays(
       post_positions: post coordinates; ``None`` reuses ``pre_positions``.
       box: periodic box side(s), or ``None``.
       block_size: draw this many delays at a time (see :func:`synapse_values`).
+      out_sharding: split ``conn`` and its values over these devices (see
+        :func:`synapse_values`), or ``None`` (a sharded ``conn`` stays as it is).
       **ctx: more context for ``init``.
 
     Returns:
@@ -284,5 +360,8 @@ def with_delays(
       >>> float(conn.delay.mean()), conn.weight is None
       (1.5, True)
     """
-    delay = synapse_values(key, conn, init, pre_positions, post_positions, box, block_size=block_size, **ctx)
+    conn, out_sharding = _split_as("with_delays", conn, out_sharding)
+    delay = synapse_values(
+        key, conn, init, pre_positions, post_positions, box, block_size=block_size, out_sharding=out_sharding, **ctx
+    )
     return dataclasses.replace(conn, delay=delay)

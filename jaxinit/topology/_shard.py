@@ -1,0 +1,172 @@
+"""Sharded builds: synapses split along one mesh axis in contiguous slices of the sorted order.
+
+JAX's ``NamedSharding`` needs shards of equal length, so a sharded :class:`Connectivity`
+has arrays of ``devices · ceil(nnz / devices)`` entries: the synapses in their global
+``(pre, post)`` order, then padding pairs ``(n_pre, n_post)`` with values 0, which sort
+after every synapse and which every method of ``Connectivity`` ignores
+(``Connectivity.n_syn`` holds the number of synapses). Padding is only ever at the end of
+the last shards: device ``d`` holds synapses ``[d·S, (d+1)·S)``, the same ones at every
+device count's ``S``, element for element equal to the unsharded build.
+
+Rules whose sorted order is a sequence of blocks, each drawn from its own key
+(:func:`~jaxinit.topology._sampling.fill`), are written by :func:`sharded_fill`: each
+device draws only the blocks that overlap its slice, so its memory is its slice plus one
+block. Every other rule is built whole and then placed with :func:`shard`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import NamedSharding, PartitionSpec
+
+from jaxinit.topology._connectivity import Connectivity
+
+
+def check_out_sharding(name: str, out_sharding: Any) -> NamedSharding | None:
+    """``out_sharding`` if it splits one axis over one mesh axis (or ``None``); else a clear error."""
+    if out_sharding is None:
+        return None
+    spec = getattr(out_sharding, "spec", None)
+    if not (isinstance(out_sharding, NamedSharding) and len(spec) == 1 and isinstance(spec[0], str)):
+        raise ValueError(
+            f"{name}: out_sharding must be a NamedSharding that splits the synapses over one mesh axis, "
+            f"e.g. NamedSharding(mesh, PartitionSpec('x')), got {out_sharding!r}"
+        )
+    return out_sharding
+
+
+def devices(out_sharding: NamedSharding) -> int:
+    """How many slices ``out_sharding`` cuts the synapse axis into."""
+    return out_sharding.mesh.shape[out_sharding.spec[0]]
+
+
+def slice_length(nnz: int, out_sharding: NamedSharding) -> int:
+    """Synapses per device (the last devices' slices end in padding)."""
+    return -(-nnz // devices(out_sharding))
+
+
+def shard(conn: Connectivity, out_sharding: NamedSharding) -> Connectivity:
+    """``conn`` split along its synapses over the devices of ``out_sharding``.
+
+    The arrays are padded to a multiple of the device count (padding pairs
+    ``(n_pre, n_post)`` with values 0 at the end, ``n_syn`` set; every method of
+    :class:`Connectivity` ignores them) and placed slice by slice: device ``d`` holds
+    synapses ``[d·S, (d+1)·S)`` of the sorted order. ``conn`` must fit on the host; the
+    builders' ``out_sharding=`` draws the slices on their devices instead where the rule
+    allows it.
+
+    Args:
+      conn: any connectivity (one already sharded is re-placed).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``.
+
+    Returns:
+      The sharded :class:`Connectivity` (equal to ``conn`` after :meth:`~Connectivity.unpadded`).
+
+    Raises:
+      ValueError: an ``out_sharding`` that does not split one axis over one mesh axis.
+
+    Example:
+      >>> import jax
+      >>> from jax.sharding import NamedSharding, PartitionSpec
+      >>> from jaxinit.topology import random_topology, shard
+      >>> mesh = jax.make_mesh((1,), ("x",))
+      >>> conn = shard(random_topology(jax.random.key(0), 10, n_syn=7), NamedSharding(mesh, PartitionSpec("x")))
+      >>> conn.nnz, conn.pre.sharding.spec
+      (7, PartitionSpec('x',))
+    """
+    out_sharding = check_out_sharding("shard", out_sharding)
+    conn = conn.unpadded()
+    length = devices(out_sharding) * slice_length(conn.nnz, out_sharding)
+
+    def place(values, pad):
+        if values is None:
+            return None
+        from jaxinit import _core
+
+        unit = values.unit if _core.is_quantity(values) else None
+        host = np.asarray(values.mantissa if unit is not None else values)
+        host = np.concatenate([host, np.full(length - host.shape[0], pad, host.dtype)])
+        return _core.attach_unit(jax.device_put(host, out_sharding), unit)
+
+    return dataclasses.replace(
+        conn, pre=place(conn.pre, conn.n_pre), post=place(conn.post, conn.n_post),
+        weight=place(conn.weight, 0), delay=place(conn.delay, 0), n_syn=conn.nnz,
+    )  # fmt: skip
+
+
+def built_whole(builder: Callable[..., Connectivity]) -> Callable[..., Connectivity]:
+    """``builder``'s ``out_sharding=`` keyword for a rule that is built on one device and
+    then placed by :func:`shard`: checked before any work; the builder itself never sees it."""
+
+    @functools.wraps(builder)
+    def build(*args: Any, out_sharding: NamedSharding | None = None, **kwargs: Any) -> Connectivity:
+        out_sharding = check_out_sharding(builder.__name__, out_sharding)
+        return sharded(builder(*args, **kwargs), out_sharding)
+
+    return build
+
+
+def sharded(conn: Connectivity, out_sharding: NamedSharding | None) -> Connectivity:
+    """``conn`` placed by :func:`shard` when ``out_sharding`` is given (already checked)."""
+    return conn if out_sharding is None else shard(conn, out_sharding)
+
+
+def sharded_fill(
+    n: int,
+    block: int,
+    compute_block: Callable[..., tuple[jax.Array, ...]],
+    operands: tuple[Any, ...],
+    pads: tuple[Any, ...],
+    out_sharding: NamedSharding,
+    split: tuple[jax.Array, ...] = (),
+) -> tuple[jax.Array, ...]:
+    """What :func:`~jaxinit.topology._sampling.fill` writes, split over the devices of
+    ``out_sharding`` and padded with ``pads``: each device draws only the blocks that
+    overlap its slice, ``compute_block(operands, window, b, start)``, so its temporaries
+    are one block. ``operands`` are replicated; ``split`` are arrays split like the
+    output, and ``window`` holds their entries at the block's positions (positions
+    outside the device's slice get its nearest entry: their values are dropped, so
+    ``compute_block`` must treat each position on its own there). Element ``i < n``
+    comes from block ``i // block`` at the start ``fill`` gives it, so the values equal
+    ``fill``'s bit for bit."""
+    axis = out_sharding.spec[0]
+    per_device = slice_length(n, out_sharding)
+    window = tuple(jax.ShapeDtypeStruct((block,), x.dtype) for x in split)
+    shapes = jax.eval_shape(compute_block, operands, window, 0, 0)
+
+    def local(*arrays):
+        operands, split = arrays[: len(arrays) - len(window)], arrays[len(arrays) - len(window) :]
+        begin = lax.axis_index(axis) * per_device
+        end = jnp.minimum(begin + per_device, n)
+
+        def body(b, buffers):
+            start = jnp.minimum(b * block, n - block)
+            i = start + jnp.arange(block, dtype=jnp.int32)
+            # earlier blocks wrote below b * block (the last block is moved back over them)
+            mine = (i >= b * block) & (i >= begin) & (i < end)
+            where = jnp.where(mine, i - begin, per_device)  # out of range: dropped
+            nearest = jnp.clip(i - begin, 0, per_device - 1)
+            values = compute_block(operands, tuple(x[nearest] for x in split), b, start)
+            return tuple(buf.at[where].set(v, mode="drop") for buf, v in zip(buffers, values, strict=True))
+
+        # the buffers differ per device (each its own slice): JAX must know they vary along the axis
+        buffers = tuple(
+            lax.pcast(jnp.full((per_device,), pad, s.dtype), (axis,), to="varying")
+            for pad, s in zip(pads, shapes, strict=True)
+        )
+        return lax.fori_loop(begin // block, (end + block - 1) // block, body, buffers)
+
+    spec = PartitionSpec(axis)
+    run = jax.shard_map(
+        local, mesh=out_sharding.mesh, in_specs=(PartitionSpec(),) * len(operands) + (spec,) * len(split),
+        out_specs=(spec,) * len(shapes),
+    )  # fmt: skip
+    return run(*operands, *split)

@@ -1,0 +1,205 @@
+"""Run as ``python -m tests.topology_sharded_check`` with 8 emulated CPU devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=8``; test_topology_sharded.py does).
+
+Every topology builder's ``out_sharding=`` on 1, 2, 3, 4 and 8 devices against the
+unsharded build for the same key: the synapses element for element, each device's buffer
+holding exactly its contiguous slice of the sorted order (padding pairs only at the end),
+the Connectivity methods unchanged; the per-device memory of the rules drawn where they are
+kept, from XLA's memory analysis. Prints "ok <cases> <device counts>". By default each case
+runs on three meshes (8 and 3 devices, and one of the others in turn);
+``python -m tests.topology_sharded_check every`` runs every case on every mesh.
+"""
+
+import functools
+import sys
+
+import jax
+import numpy as np
+from jax.sharding import AxisType, NamedSharding, PartitionSpec
+
+import jaxinit as ji
+from jaxinit import profiles
+from jaxinit.topology import (
+    distance_probability,
+    distance_topology,
+    fixed_indegree,
+    fixed_outdegree,
+    network,
+    pairwise_bernoulli,
+    projection,
+    random_topology,
+    shard,
+    synapse_values,
+    with_delays,
+    with_weights,
+)
+from jaxinit.topology._random import _fixed_outdegree_sharded
+
+KEY = jax.random.key(7)
+POSITIONS = jax.random.uniform(jax.random.key(1), (600, 2))
+WEIGHT = ji.lognormal(1.0, 0.5)
+
+
+def network_case(**kw):
+    table = [
+        [projection(functools.partial(pairwise_bernoulli, p=0.1), weight=ji.normal(1.0, 0.1), delay=ji.constant(1.5)),
+         projection(functools.partial(fixed_indegree, k=7), weight=ji.ones, delay=ji.constant(1.0))],
+        [projection(functools.partial(random_topology, n_syn=999), weight=ji.constant(-2.0), delay=ji.constant(0.5)),
+         None],
+    ]  # fmt: skip
+    return network(KEY, [300, 200], table, **kw)
+
+
+# (name, build(**kw) -> Connectivity, exact): exact=False where XLA may fuse the one-draw
+# arithmetic differently in the compiled sharded program (values within 2 ulp)
+CASES = [
+    ("random_topology", lambda **kw: random_topology(KEY, 500, n_syn=12_345, **kw), True),
+    ("random_topology multapses", lambda **kw: random_topology(KEY, 40, 30, n_syn=5_001, multapses=True, **kw), True),
+    ("pairwise_bernoulli", lambda **kw: pairwise_bernoulli(KEY, 700, p=0.05, **kw), True),
+    ("fixed_indegree", lambda **kw: fixed_indegree(KEY, 400, None, 9, **kw), True),
+    ("fixed_outdegree", lambda **kw: fixed_outdegree(KEY, 1001, None, 7, block_size=512, **kw), True),
+    ("fixed_outdegree 2 populations", lambda **kw: fixed_outdegree(KEY, 333, 120, 11, block_size=100, **kw), True),
+    ("fixed_outdegree multapses", lambda **kw: fixed_outdegree(KEY, 300, None, 5, multapses=True, **kw), True),
+    (
+        "distance_probability",
+        lambda **kw: distance_probability(KEY, POSITIONS, profile=profiles.gaussian(0.05, max_distance=0.15), **kw),
+        True,
+    ),
+    (
+        "distance_topology",
+        lambda **kw: distance_topology(KEY, POSITIONS, profile=profiles.gaussian(0.1), k=5, box=1.0, **kw),
+        True,
+    ),
+    ("network", network_case, True),
+]
+
+
+def values_cases(conn):
+    """(name, build(**kw), exact) for the value builders over an unsharded ``conn``."""
+    return [
+        ("synapse_values blocks", lambda **kw: synapse_values(KEY, conn, WEIGHT, block_size=1000, **kw), True),
+        ("synapse_values one draw", lambda **kw: synapse_values(KEY, conn, WEIGHT, **kw), False),
+        ("synapse_values distances",
+         lambda **kw: synapse_values(KEY, conn, ji.modulate_by_distance(ji.ones, profiles.exponential(0.2)),
+                                     jax.random.uniform(KEY, (1001, 2)), block_size=999, **kw), True),
+        ("with_weights blocks", lambda **kw: with_weights(KEY, conn, WEIGHT, block_size=777, **kw), True),
+        ("with_delays one draw", lambda **kw: with_delays(KEY, conn, ji.uniform(1.0, 2.0), **kw), False),
+    ]  # fmt: skip
+
+
+def same(got, want, exact, what):
+    got, want = np.asarray(getattr(got, "mantissa", got)), np.asarray(getattr(want, "mantissa", want))
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    if exact or not np.issubdtype(want.dtype, np.floating):
+        assert np.array_equal(got, want), what
+    else:
+        np.testing.assert_array_max_ulp(got, want, maxulp=2)
+
+
+def check_array(got, want, pad, sharding, exact, what):
+    """``got``: the padded, sharded version of ``want``, each device holding its slice."""
+    d = sharding.mesh.shape[sharding.spec[0]]
+    per_device = -(-want.shape[0] // d)
+    assert got.shape == (d * per_device,), (what, got.shape)
+    assert got.sharding.is_equivalent_to(sharding, 1), (what, got.sharding)
+    padded = np.concatenate([np.asarray(getattr(want, "mantissa", want)),
+                             np.full(d * per_device - want.shape[0], pad, np.asarray(got).dtype)])  # fmt: skip
+    starts = set()
+    for piece in got.addressable_shards:  # one per device (a 2-D mesh repeats each slice)
+        start = piece.index[0].start or 0
+        assert piece.data.shape == (per_device,) and start % per_device == 0, (what, piece.index)
+        same(piece.data, padded[start : start + per_device], exact, f"{what}: slice at {start}")
+        starts.add(start)
+    assert len(starts) == d, (what, starts)
+
+
+def check_connectivity(got, want, sharding, exact, name, methods=True):
+    assert got.nnz == want.nnz and got.n_syn == want.nnz, (name, got.nnz, want.nnz)
+    check_array(got.pre, want.pre, want.n_pre, sharding, True, f"{name} pre")
+    check_array(got.post, want.post, want.n_post, sharding, True, f"{name} post")
+    for field in ("weight", "delay"):
+        if getattr(want, field) is not None:
+            check_array(getattr(got, field), getattr(want, field), 0, sharding, exact, f"{name} {field}")
+    if not methods:
+        return
+    for method in ("out_degree", "in_degree"):
+        same(getattr(got, method)(), getattr(want, method)(), True, f"{name} {method}")
+    same(got.indptr, want.indptr, True, f"{name} indptr")
+    same(got.by_post()[0], want.by_post()[0], True, f"{name} by_post")
+    same(got.to_dense(), want.to_dense(), exact, f"{name} to_dense")
+    same(got.to_scipy().toarray(), want.to_scipy().toarray(), exact, f"{name} to_scipy")
+
+
+def meshes(case: int, every: bool):
+    """The 1-D meshes of 1, 2, 3, 4 and 8 devices with Auto and Explicit axes, and a 4 x 2
+    mesh split over one axis (replicated over the other). Unless ``every``, case ``i`` takes
+    8 devices (Explicit) and 3 (Auto: uneven slices) and one more of the others in turn."""
+
+    def one_d(count, kind):
+        mesh = jax.make_mesh((count,), ("x",), devices=jax.devices()[:count], axis_types=(kind,))
+        return NamedSharding(mesh, PartitionSpec("x"))
+
+    two_d = NamedSharding(jax.make_mesh((4, 2), ("x", "y"), axis_types=(AxisType.Auto,) * 2), PartitionSpec("x"))
+    every_mesh = [one_d(count, kind) for count in (1, 2, 3, 4, 8) for kind in (AxisType.Auto, AxisType.Explicit)]
+    if every:
+        return every_mesh + [two_d]
+    others = [one_d(1, AxisType.Auto), one_d(2, AxisType.Explicit), one_d(4, AxisType.Auto), two_d]
+    return [one_d(8, AxisType.Explicit), one_d(3, AxisType.Auto), others[case % len(others)]]
+
+
+def check_memory():
+    """Per device, the sharded fixed_outdegree program holds its slice and one block."""
+    n, k, block = 200_000, 10, 1 << 14
+    for count in (1, 2, 4, 8):
+        sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
+        compiled = _fixed_outdegree_sharded.lower(KEY, n, n, k, False, block, sharding).compile()
+        stats = compiled.memory_analysis()
+        per_device = -(-n * k // count)
+        # the two int32 slices (and a tuple's pointers); temporaries of one block, at any count
+        assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
+        assert stats.temp_size_in_bytes < 64 * block, (count, stats)
+
+
+def check_jit_composes():
+    """A sharded connectivity passed into jit gets block-wise weights, split the same way."""
+    sharding = NamedSharding(jax.make_mesh((4,), ("x",), devices=jax.devices()[:4]), PartitionSpec("x"))
+    want = with_weights(KEY, fixed_outdegree(KEY, 1001, None, 7, block_size=512), WEIGHT, block_size=1000)
+    conn = fixed_outdegree(KEY, 1001, None, 7, block_size=512, out_sharding=sharding)
+    got = jax.jit(lambda key, conn: with_weights(key, conn, WEIGHT, block_size=1000, out_sharding=sharding))(KEY, conn)
+    check_connectivity(got, want, sharding, True, "jit with_weights")
+
+
+def check_shard_round_trip():
+    conn = with_delays(KEY, random_topology(KEY, 50, n_syn=101), ji.constant(2.0))
+    sharding = NamedSharding(jax.make_mesh((8,), ("x",)), PartitionSpec("x"))
+    placed = shard(conn, sharding)
+    check_connectivity(placed, conn, sharding, True, "shard")
+    again = shard(placed, sharding)
+    check_connectivity(again, conn, sharding, True, "shard twice")
+
+
+def main():
+    assert len(jax.devices()) == 8, jax.devices()
+    every = sys.argv[1:] == ["every"]
+    unsharded_conn = fixed_outdegree(KEY, 1001, None, 7, block_size=512)
+    cases = CASES + values_cases(unsharded_conn)
+    counts = set()
+    for i, (name, build, exact) in enumerate(cases):
+        want = build()
+        if not hasattr(want, "pre"):  # synapse_values
+            for sharding in meshes(i, every):
+                got = build(out_sharding=sharding)
+                check_array(got, want, 0, sharding, exact, name)
+            continue
+        for j, sharding in enumerate(meshes(i, every)):
+            got = build(out_sharding=sharding)
+            check_connectivity(got, want, sharding, exact, name, methods=every or j == 0)
+            counts.add(sharding.mesh.shape["x"])
+    check_memory()
+    check_jit_composes()
+    check_shard_round_trip()
+    print("ok", len(cases), sorted(counts))
+
+
+if __name__ == "__main__":
+    main()
