@@ -18,7 +18,9 @@ microcircuit.py's from their last runs' records, the others estimated from their
   circuit, jaxinit against NEST with 4 threads, ~5 min and 12 GiB for NEST; the first run
   appends this section at the end of RESULTS.md, beside the hand-written "Full scale" text);
 * ``spatial.py`` (~3 min): "spatial" (distance_probability beside NEST's spatial
-  ``pairwise_bernoulli``, distance_topology, and 10⁶ neurons cold).
+  ``pairwise_bernoulli``, distance_topology, and 10⁶ neurons cold);
+* ``sharded.py`` (~2 min): "sharded" (per-device memory and time of sharded builds on 8
+  emulated CPU devices).
 
 In all about 50 minutes, estimated from those figures (not yet timed end to end; each script
 prints its time as it finishes). ``--dry-run`` lists the commands without running them.
@@ -80,6 +82,7 @@ def commands(runs: int, quick: bool, brian2_python: str | None, commit: str) -> 
             *(["--scale", "0.05", "--repeats", "1"] if quick else ["--scale", "1.0", "--repeats", "1", "--write"]),
         ],
         ["spatial.py", *(["--skip-big"] if quick else [])],
+        ["sharded.py", *(["--print"] if quick else [])],
     ]
 
 

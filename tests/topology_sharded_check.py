@@ -33,7 +33,9 @@ from jaxinit.topology import (
     with_delays,
     with_weights,
 )
+from jaxinit.topology._counts import _sparse_row_blocks
 from jaxinit.topology._random import _fixed_outdegree_sharded
+from jaxinit.topology._shard import blocks_program
 
 KEY = jax.random.key(7)
 POSITIONS = jax.random.uniform(jax.random.key(1), (600, 2))
@@ -56,6 +58,13 @@ CASES = [
     ("random_topology", lambda **kw: random_topology(KEY, 500, n_syn=12_345, **kw), True),
     ("random_topology multapses", lambda **kw: random_topology(KEY, 40, 30, n_syn=5_001, multapses=True, **kw), True),
     ("pairwise_bernoulli", lambda **kw: pairwise_bernoulli(KEY, 700, p=0.05, **kw), True),
+    # sparse and in blocks of rows: drawn per device
+    ("pairwise_bernoulli blocks", lambda **kw: pairwise_bernoulli(KEY, 1500, p=0.01, block_size=2000, **kw), True),
+    (
+        "pairwise_bernoulli blocks 2 populations",
+        lambda **kw: pairwise_bernoulli(KEY, 1200, 900, p=0.012, block_size=1500, **kw),
+        True,
+    ),
     ("fixed_indegree", lambda **kw: fixed_indegree(KEY, 400, None, 9, **kw), True),
     ("fixed_outdegree", lambda **kw: fixed_outdegree(KEY, 1001, None, 7, block_size=512, **kw), True),
     ("fixed_outdegree 2 populations", lambda **kw: fixed_outdegree(KEY, 333, 120, 11, block_size=100, **kw), True),
@@ -148,7 +157,8 @@ def meshes(case: int, every: bool):
 
 
 def check_memory():
-    """Per device, the sharded fixed_outdegree program holds its slice and one block."""
+    """Per device, the sharded fixed_outdegree and pairwise_bernoulli programs hold their
+    slice and one block."""
     n, k, block = 200_000, 10, 1 << 14
     for count in (1, 2, 4, 8):
         sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
@@ -158,6 +168,18 @@ def check_memory():
         # the two int32 slices (and a tuple's pointers); temporaries of one block, at any count
         assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
         assert stats.temp_size_in_bytes < 64 * block, (count, stats)
+    n, p, block = 20_000, 0.01, 1 << 14
+    key_count, key_pairs = jax.random.split(KEY)
+    blocks = _sparse_row_blocks(key_count, key_pairs, n, n - 1, p, True, block)
+    total = int(blocks[0].sum())
+    for count in (1, 2, 4, 8):
+        sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
+        run, args = blocks_program(*blocks, (n, n), sharding)
+        stats = run.lower(*args).compile().memory_analysis()
+        per_device = -(-total // count)
+        assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
+        # one block's sampler: its capacity (at most twice the block) at ~60 bytes a slot
+        assert stats.temp_size_in_bytes < 128 * block, (count, stats)
 
 
 def check_jit_composes():

@@ -30,12 +30,19 @@ from jaxinit.topology._sampling import (
     capacity_for,
     check_ok,
     distinct_sorted,
+    host_rng,
     packable,
     sample_pairs,
     sort_valid_pairs,
     trim,
 )
-from jaxinit.topology._shard import built_whole
+from jaxinit.topology._shard import (
+    blocks_in_order,
+    check_out_sharding,
+    devices,
+    sharded,
+    sharded_blocks,
+)
 
 # pair spaces up to this size are subsets of linear indices, one program per capacity class
 # of the pair space; larger ones draw distinct pairs directly (one program per capacity class
@@ -111,10 +118,11 @@ def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))
-def distinct_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal, packed=False):
+def distinct_pairs(key, n_rows, n_cols, nnz, row_offset=0, *, capacity, skip_diagonal, packed=False):
     """``nnz`` distinct pairs, uniform over the ``n_rows x n_cols`` grid, sorted and padded to
     ``capacity``; and whether they are distinct (the retries are bounded by
-    :data:`~jaxinit.topology._sampling.MAX_ROUNDS`). Independent uniform draws whose repeats
+    :data:`~jaxinit.topology._sampling.MAX_ROUNDS`). ``row_offset``: the grid's rows are
+    neurons ``row_offset`` on (for the diagonal; the rows returned stay local). Independent uniform draws whose repeats
     are redrawn until none is left (the draws are exchangeable, so the set is a uniform
     ``nnz``-subset): for sparse requests, where few rounds are needed."""
     valid = jnp.arange(capacity, dtype=jnp.int32) < nnz
@@ -140,7 +148,7 @@ def distinct_pairs(key, n_rows, n_cols, nnz, *, capacity, skip_diagonal, packed=
     state = bounded_while(lambda s: jnp.any(s[3]), redraw, (key, *sort_and_mark(*draw(key_first))))
     _, rows, cols, repeated = state
     if skip_diagonal:
-        cols = _skip(rows, cols, valid)
+        cols = _skip(rows + row_offset, cols, valid)
     return rows, cols, ~jnp.any(repeated)
 
 
@@ -280,7 +288,6 @@ def binomial_count(key: jax.Array, n: int, p: float) -> int:
     return int(np.random.default_rng(seed).binomial(n, p))
 
 
-@built_whole
 def pairwise_bernoulli(
     key: ArrayLike,
     n_pre: int,
@@ -303,7 +310,11 @@ def pairwise_bernoulli(
     enter as traced values, see :func:`~jaxinit.topology._sampling.capacity_for`): over
     at most 2**16 pairs, a subset of linear indices (or its complement past ``p = 1/2``);
     beyond, independent draws with repeats redrawn while ``K`` is at most 1/64 of the
-    pairs. Denser requests (``p > 1/64``) decide every pair by its own 32-bit draw, kept
+    pairs. A sparse request (``p <= 1/64``) of more than about ``block_size`` synapses is
+    drawn in blocks of rows instead: each block's count an independent ``Binomial(block
+    pairs, p)`` (disjoint pairs, so exactly the same law), its pairs as above, one compiled
+    program for every block; these are the blocks each device draws under ``out_sharding``.
+    Denser requests (``p > 1/64``) decide every pair by its own 32-bit draw, kept
     below ``ceil(p · 2**32)`` (O(allowed pairs) work, at most 64 draws per synapse; one
     program per capacity class), and the count is that draw's own; spaces of 2³¹ pairs
     or more use the exact ``K``-subset sampler of :func:`random_topology`, which compiles
@@ -318,10 +329,14 @@ def pairwise_bernoulli(
         autapses ``pre == post`` are excluded unless ``allow_autapse``).
       p: the connection probability, in [0, 1].
       allow_autapse: allow ``pre == post`` in a recurrent population.
-      block_size: elements drawn at once by the dense sampler (bounds its temporaries).
+      block_size: synapses expected per block of rows of the sparse sampler, and elements
+        drawn at once by the dense one (bounds the temporaries; the law does not depend on
+        it, the bits do).
       out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
-        over its devices (equal to the unsharded build; padding as in
-        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
+        over its devices, equal to the unsharded build (padding as in
+        :func:`~jaxinit.topology.shard`). A sparse request in blocks of rows is drawn on
+        the devices, each only the blocks of its slice (memory: the slice plus one block);
+        any other is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, without weights.
@@ -340,6 +355,7 @@ def pairwise_bernoulli(
       (10047, dtype('int32'), True)
     """
     name = "pairwise_bernoulli"
+    out_sharding = check_out_sharding(name, out_sharding)
     n_pre, n_post, skip_diagonal, n_cols = _population(name, n_pre, n_post, allow_autapse)
     block = check_size(name, "block_size", block_size, 1)
     check_concrete(name, "p", p, "the synapse count's law")
@@ -352,7 +368,9 @@ def pairwise_bernoulli(
             f"{name}: p={p} over {allowed:,} allowed pairs makes ~{mean:,.0f} synapses, more than the 2**31 - 1 "
             "that int32 indices address; lower p or build the network in parts"
         )
-    check_memory(name, capacity_for(min(allowed, math.ceil(mean + 6 * sd))), "fixed_indegree")
+    in_row_blocks = allowed > _SMALL_SPACE and p <= _DRAWS_MAX_DENSITY and n_pre > _rows_per_block(n_cols, p, block)
+    share = 1 if out_sharding is None or not in_row_blocks else devices(out_sharding)
+    check_memory(name, capacity_for(min(allowed, math.ceil((mean + 6 * sd) / share))), "fixed_indegree")
     key = _core.check_key(name, key)
     if _core.is_traced(key):
         raise TypeError(
@@ -361,9 +379,19 @@ def pairwise_bernoulli(
             "and pass the Connectivity (a pytree) into the jitted function"
         )
     key_count, key_pairs = jax.random.split(key)
+    if in_row_blocks:  # sparse and large: blocks of rows, each device drawing its own
+        blocks = _sparse_row_blocks(key_count, key_pairs, n_pre, n_cols, p, skip_diagonal, block)
+        counts = blocks[0]
+        if not counts.any():
+            return sharded(empty(n_pre, n_post), out_sharding)
+        if out_sharding is not None:
+            pre, post = sharded_blocks(*blocks, (n_pre, n_post), out_sharding)
+            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=int(counts.sum()))
+        pre, post = blocks_in_order(*blocks)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
     nnz = check_count(name, binomial_count(key_count, allowed, p))
     if nnz == 0:
-        return empty(n_pre, n_post)
+        return sharded(empty(n_pre, n_post), out_sharding)
     if allowed <= _SMALL_SPACE:
         sizes = (np.int32(n_cols), np.int32(allowed), np.int32(nnz))
         arrays = small_subset(key_pairs, *sizes, capacity=capacity_for(allowed), skip_diagonal=skip_diagonal)
@@ -386,10 +414,41 @@ def pairwise_bernoulli(
             pre, post, count = bernoulli_stream(*args, capacity=capacity_for(int(count)), skip_diagonal=skip_diagonal)
         nnz = check_count(name, int(count))
         if nnz == 0:
-            return empty(n_pre, n_post)
+            return sharded(empty(n_pre, n_post), out_sharding)
         pre, post = trim((pre, post), nnz)
         ok = True
     else:
         pre, post, ok = sample_pairs(key_pairs, n_pre, n_cols, nnz, 0, skip_diagonal, block)
     check_ok(name, ok)
-    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+    return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
+
+
+def _rows_per_block(n_cols: int, p: float, block: int) -> int:
+    """Rows of a block of the sparse sampler: about ``block`` synapses expected, and pairs
+    that pack into one 32-bit sort key."""
+    expected_per_row = max(n_cols * p, 1e-300)
+    return max(1, min(int(block / expected_per_row), (2**32 - 2) // (n_cols + 1) - 1))
+
+
+def _sparse_row_blocks(key_count, key_pairs, n_pre, n_cols, p, skip_diagonal, block):
+    """A sparse Bernoulli grid in blocks of rows: ``(counts, compute_block, operands)`` for
+    :func:`~jaxinit.topology._shard.blocks_in_order` and its sharded twin. Block counts are
+    independent ``Binomial(block pairs, p)`` draws (disjoint pairs: exactly the Bernoulli
+    law), on the host from ``key_count``; block ``b``'s pairs are a uniform subset of that
+    size drawn from ``fold_in(key_pairs, b)``, one kernel for every block."""
+    rows = _rows_per_block(n_cols, p, block)
+    starts = np.arange(0, n_pre, rows)
+    sizes = np.minimum(starts + rows, n_pre) - starts
+    counts = host_rng(jax.random.bits(key_count, (4,), jnp.uint32)).binomial(sizes * n_cols, p)
+    capacity = capacity_for(int(counts.max()))
+
+    def compute_block(operands, b):
+        key, starts, sizes, counts = operands
+        pre, post, _ = distinct_pairs(
+            jax.random.fold_in(key, b), sizes[b], n_cols, counts[b], starts[b],
+            capacity=capacity, skip_diagonal=skip_diagonal, packed=True,
+        )  # fmt: skip
+        return pre + starts[b], post
+
+    operands = (key_pairs, *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
+    return counts, compute_block, operands

@@ -170,3 +170,81 @@ def sharded_fill(
         out_specs=(spec,) * len(shapes),
     )  # fmt: skip
     return run(*operands, *split)
+
+
+def block_offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each block's synapses start in the sorted order (and the total, last)."""
+    return np.concatenate([[0], np.cumsum(np.asarray(counts, np.int64))])
+
+
+def blocks_in_order(counts: np.ndarray, compute_block: Callable[..., tuple[jax.Array, ...]], operands: tuple) -> tuple:
+    """Blocks of different lengths one after another, on one device: block ``b``'s first
+    ``counts[b]`` entries of ``compute_block(operands, b)`` (padded arrays of one static
+    capacity), concatenated on the host (slicing on the device would compile a program
+    per length)."""
+    pieces = [
+        tuple(np.asarray(x)[:count] for x in compute_block(operands, np.int32(b)))
+        for b, count in enumerate(counts)
+        if count
+    ]
+    return tuple(jnp.asarray(np.concatenate(column)) for column in zip(*pieces, strict=True))
+
+
+def sharded_blocks(
+    counts: np.ndarray,
+    compute_block: Callable[..., tuple[jax.Array, ...]],
+    operands: tuple,
+    pads: tuple[Any, ...],
+    out_sharding: NamedSharding,
+) -> tuple[jax.Array, ...]:
+    """What :func:`blocks_in_order` gives, split over the devices of ``out_sharding`` and
+    padded with ``pads``: each device computes only the blocks that overlap its slice
+    (found on the host from the counts, O(blocks)), so its temporaries are one block.
+    ``operands`` are replicated; ``compute_block`` must give the same values inside the
+    sharded program as alone (integer draws and sorts do)."""
+    run, args = blocks_program(counts, compute_block, operands, pads, out_sharding)
+    return run(*args)
+
+
+def blocks_program(counts, compute_block, operands, pads, out_sharding):
+    """The jitted program of :func:`sharded_blocks` and its arguments (``run.lower(*args)``
+    gives XLA's memory analysis per device)."""
+    axis = out_sharding.spec[0]
+    offsets = block_offsets(counts)
+    total = int(offsets[-1])
+    per_device, count = slice_length(total, out_sharding), devices(out_sharding)
+    begins = np.arange(count, dtype=np.int64) * per_device
+    ends = np.minimum(begins + per_device, total)
+    # the blocks [first, stop) overlapping each slice (none for a slice of padding only)
+    first = np.searchsorted(offsets, begins, side="right") - 1
+    stop = np.where(ends > begins, np.searchsorted(offsets, ends, side="left"), first)
+    shapes = jax.eval_shape(compute_block, operands, 0)
+    capacity = shapes[0].shape[0]
+
+    def local(first, stop, offsets, *operands):
+        begin = lax.axis_index(axis) * per_device
+
+        def body(b, buffers):
+            i = offsets[b] + jnp.arange(capacity, dtype=jnp.int32)
+            mine = (i < offsets[b + 1]) & (i >= begin) & (i < begin + per_device)
+            where = jnp.where(mine, i - begin, per_device)  # out of range: dropped
+            values = compute_block(operands, b)
+            return tuple(buf.at[where].set(v, mode="drop") for buf, v in zip(buffers, values, strict=True))
+
+        buffers = tuple(
+            lax.pcast(jnp.full((per_device,), pad, s.dtype), (axis,), to="varying")
+            for pad, s in zip(pads, shapes, strict=True)
+        )
+        return lax.fori_loop(first[0], stop[0], body, buffers)
+
+    spec = PartitionSpec(axis)
+    run = jax.jit(
+        jax.shard_map(
+            local, mesh=out_sharding.mesh,
+            in_specs=(spec, spec, PartitionSpec()) + (PartitionSpec(),) * len(operands),
+            out_specs=(spec,) * len(shapes),
+        )
+    )  # fmt: skip
+    split = NamedSharding(out_sharding.mesh, spec)
+    first, stop = (jax.device_put(x.astype(np.int32), split) for x in (first, stop))
+    return run, (first, stop, offsets.astype(np.int32), *operands)
