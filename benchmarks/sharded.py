@@ -39,6 +39,8 @@ def _measure() -> list[dict]:
     from jaxinit.topology._counts import _sparse_row_blocks
     from jaxinit.topology._random import _fixed_degree_pairs, _fixed_outdegree_sharded
     from jaxinit.topology._shard import blocks_program
+    from jaxinit.topology._spatial import split_callable
+    from jaxinit.topology._values import _in_blocks
 
     compiles = {"n": 0}
 
@@ -67,6 +69,8 @@ def _measure() -> list[dict]:
         return cold, min(warm), made
 
     blocks = _sparse_row_blocks(*jax.random.split(key), N_BER, N_BER - 1, P_BER, True, BLOCK)
+    weights = ji.lognormal(1.0, 0.5)
+    leaves, static = split_callable("synapse_values", "init", weights, "an initializer")
     rows = []
     for count in (None, 1, 2, 4, 8):
         if count is None:
@@ -74,28 +78,29 @@ def _measure() -> list[dict]:
         else:
             mesh = jax.make_mesh((count,), ("x",), devices=jax.devices()[:count])
             sharding = NamedSharding(mesh, PartitionSpec("x"))
-        # fixed_outdegree
+        # timed first, so that the cold build compiles (the memory analysis compiles too)
+        cold, warm, made = timed(lambda s=sharding: fixed_outdegree(key, N_OUT, None, K_OUT, out_sharding=s))
         if sharding is None:
             mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, False, BLOCK))
         else:
             mem = memory(_fixed_outdegree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, BLOCK, sharding))
-        cold, warm, made = timed(lambda s=sharding: fixed_outdegree(key, N_OUT, None, K_OUT, out_sharding=s))
         rows.append(dict(rule=f"fixed_outdegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
         # pairwise_bernoulli, sparse: blocks of rows
+        cold, warm, made = timed(lambda s=sharding: pairwise_bernoulli(key, N_BER, p=P_BER, out_sharding=s))
         if sharding is None:
             mem = 8 * int(blocks[0].sum())  # the concatenated result; one block's sampler besides
         else:
             run, args = blocks_program(*blocks, (N_BER, N_BER), sharding)
             mem = memory(run.lower(*args))
-        cold, warm, made = timed(lambda s=sharding: pairwise_bernoulli(key, N_BER, p=P_BER, out_sharding=s))
         rows.append(dict(rule=f"pairwise_bernoulli {N_BER:.0e}, p={P_BER}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=int(blocks[0].sum())))  # fmt: skip
         # weights block-wise on the sharded fixed_outdegree
         conn = fixed_outdegree(key, N_OUT, None, K_OUT, out_sharding=sharding)
-        cold, warm, made = timed(lambda c=conn: with_weights(key, c, ji.lognormal(1.0, 0.5), block_size=BLOCK).weight)
-        per = conn.pre.shape[0] // (count or 1)
-        rows.append(dict(rule="with_weights lognormal, block-wise", devices=count or 0, memory=4 * per,
+        cold, warm, made = timed(lambda c=conn: with_weights(key, c, weights, block_size=BLOCK).weight)
+        config = (static, None, BLOCK, (), None, conn.nnz, sharding)
+        mem = memory(_in_blocks.lower(key, conn.pre, conn.post, None, leaves, {}, *config))
+        rows.append(dict(rule="with_weights lognormal, block-wise", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
     return rows
 
@@ -134,13 +139,15 @@ def main() -> None:
         f"`python benchmarks/sharded.py` on {machine()}; 8 emulated CPU devices sharing the machine's cores "
         "(time does not scale here, memory does). Per-device memory: XLA's memory analysis of the compiled "
         "sharded program (output slice + temporaries; the unsharded row is the whole output + temporaries, for "
-        "pairwise_bernoulli the concatenated result, for the weights the values alone).\n\n"
+        "pairwise_bernoulli, built by a host loop over blocks, the concatenated result alone). A sharded "
+        "pairwise_bernoulli compiles one program per slice length (the count is random): a repeat of the same "
+        "request compiles nothing.\n\n"
         + _table(rows)
         + "\n\nOn paper, 10^10 synapses over 8 H200 (141 GB each): 1.25·10^9 synapses per device at 16 bytes "
-        "(pre, post, weight, delay) is 20 GB, plus one block of temporaries (~2 MB at the default block of "
-        "2^18 synapses): it fits with room to spare. Not buildable yet in one call: a build's synapse count "
-        "stays below 2^31 (int32 offsets into the sorted order); past it the offsets must be 64-bit. No GPU "
-        "was lent to this work, so the per-device throughput on an H200 is not measured."
+        "(pre, post, weight, delay) is 20 GB, plus one block of temporaries (9-32 MB measured above at the "
+        "default block of 2^18 synapses): it fits with room to spare. Not buildable yet in one call: a "
+        "build's synapse count stays below 2^31 (int32 offsets into the sorted order); past it the offsets "
+        "must be 64-bit. No GPU was lent to this work, so the per-device throughput on an H200 is not measured."
     )
     if args.print:
         print(text)

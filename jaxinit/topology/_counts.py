@@ -10,6 +10,7 @@ program serves every size of a rule within a capacity class and padding never le
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any
@@ -440,15 +441,23 @@ def _sparse_row_blocks(key_count, key_pairs, n_pre, n_cols, p, skip_diagonal, bl
     starts = np.arange(0, n_pre, rows)
     sizes = np.minimum(starts + rows, n_pre) - starts
     counts = host_rng(jax.random.bits(key_count, (4,), jnp.uint32)).binomial(sizes * n_cols, p)
-    capacity = capacity_for(int(counts.max()))
+    compute_block = _SparseRowBlock(capacity_for(int(counts.max())), skip_diagonal)
+    operands = (key_pairs, np.int32(n_cols), *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
+    return counts, compute_block, operands
 
-    def compute_block(operands, b):
-        key, starts, sizes, counts = operands
+
+@dataclasses.dataclass(frozen=True)
+class _SparseRowBlock:
+    """Block ``b`` of :func:`_sparse_row_blocks`: compared by value, so that the sharded
+    program of every request with the same capacity and diagonal rule is compiled once."""
+
+    capacity: int
+    skip_diagonal: bool
+
+    def __call__(self, operands, b):
+        key, n_cols, starts, sizes, counts = operands
         pre, post, _ = distinct_pairs(
             jax.random.fold_in(key, b), sizes[b], n_cols, counts[b], starts[b],
-            capacity=capacity, skip_diagonal=skip_diagonal, packed=True,
+            capacity=self.capacity, skip_diagonal=self.skip_diagonal, packed=True,
         )  # fmt: skip
         return pre + starts[b], post
-
-    operands = (key_pairs, *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
-    return counts, compute_block, operands

@@ -209,7 +209,6 @@ def sharded_blocks(
 def blocks_program(counts, compute_block, operands, pads, out_sharding):
     """The jitted program of :func:`sharded_blocks` and its arguments (``run.lower(*args)``
     gives XLA's memory analysis per device)."""
-    axis = out_sharding.spec[0]
     offsets = block_offsets(counts)
     total = int(offsets[-1])
     per_device, count = slice_length(total, out_sharding), devices(out_sharding)
@@ -218,11 +217,22 @@ def blocks_program(counts, compute_block, operands, pads, out_sharding):
     # the blocks [first, stop) overlapping each slice (none for a slice of padding only)
     first = np.searchsorted(offsets, begins, side="right") - 1
     stop = np.where(ends > begins, np.searchsorted(offsets, ends, side="left"), first)
-    shapes = jax.eval_shape(compute_block, operands, 0)
-    capacity = shapes[0].shape[0]
+    split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
+    first, stop = (jax.device_put(x.astype(np.int32), split) for x in (first, stop))
+    run = _blocks_runner(compute_block, tuple(pads), out_sharding, per_device, len(operands))
+    return run, (first, stop, offsets.astype(np.int32), *operands)
+
+
+@functools.lru_cache(maxsize=64)
+def _blocks_runner(compute_block, pads, out_sharding, per_device, n_operands):
+    """One compiled program per kind of block (``compute_block`` compared by value), pads,
+    split and slice length: a second build of the same shape compiles nothing."""
+    axis = out_sharding.spec[0]
 
     def local(first, stop, offsets, *operands):
         begin = lax.axis_index(axis) * per_device
+        shapes = jax.eval_shape(compute_block, operands, 0)
+        capacity = shapes[0].shape[0]
 
         def body(b, buffers):
             i = offsets[b] + jnp.arange(capacity, dtype=jnp.int32)
@@ -238,13 +248,10 @@ def blocks_program(counts, compute_block, operands, pads, out_sharding):
         return lax.fori_loop(first[0], stop[0], body, buffers)
 
     spec = PartitionSpec(axis)
-    run = jax.jit(
+    return jax.jit(
         jax.shard_map(
             local, mesh=out_sharding.mesh,
-            in_specs=(spec, spec, PartitionSpec()) + (PartitionSpec(),) * len(operands),
-            out_specs=(spec,) * len(shapes),
+            in_specs=(spec, spec, PartitionSpec()) + (PartitionSpec(),) * n_operands,
+            out_specs=(spec,) * len(pads),
         )
     )  # fmt: skip
-    split = NamedSharding(out_sharding.mesh, spec)
-    first, stop = (jax.device_put(x.astype(np.int32), split) for x in (first, stop))
-    return run, (first, stop, offsets.astype(np.int32), *operands)
