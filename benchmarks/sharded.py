@@ -37,7 +37,7 @@ def _measure() -> list[dict]:
     import jaxinit as ji
     from jaxinit.topology import fixed_outdegree, pairwise_bernoulli, with_weights
     from jaxinit.topology._counts import _sparse_row_blocks
-    from jaxinit.topology._random import _fixed_degree_pairs, _fixed_outdegree_sharded
+    from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded
     from jaxinit.topology._shard import blocks_program
     from jaxinit.topology._spatial import split_callable
     from jaxinit.topology._values import _in_blocks
@@ -83,7 +83,7 @@ def _measure() -> list[dict]:
         if sharding is None:
             mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, False, BLOCK))
         else:
-            mem = memory(_fixed_outdegree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, BLOCK, sharding))
+            mem = memory(_fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, False, BLOCK, sharding))
         rows.append(dict(rule=f"fixed_outdegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
         # pairwise_bernoulli, sparse: blocks of rows

@@ -34,7 +34,7 @@ from jaxinit.topology import (
     with_weights,
 )
 from jaxinit.topology._counts import _sparse_row_blocks
-from jaxinit.topology._random import _fixed_outdegree_sharded
+from jaxinit.topology._random import _fixed_degree_sharded
 from jaxinit.topology._shard import blocks_program
 
 KEY = jax.random.key(7)
@@ -66,6 +66,7 @@ CASES = [
         True,
     ),
     ("fixed_indegree", lambda **kw: fixed_indegree(KEY, 400, None, 9, **kw), True),
+    ("fixed_indegree blocks 2 populations", lambda **kw: fixed_indegree(KEY, 50, 1000, 7, block_size=64, **kw), True),
     ("fixed_outdegree", lambda **kw: fixed_outdegree(KEY, 1001, None, 7, block_size=512, **kw), True),
     ("fixed_outdegree 2 populations", lambda **kw: fixed_outdegree(KEY, 333, 120, 11, block_size=100, **kw), True),
     ("fixed_outdegree multapses", lambda **kw: fixed_outdegree(KEY, 300, None, 5, multapses=True, **kw), True),
@@ -162,7 +163,7 @@ def check_memory():
     n, k, block = 200_000, 10, 1 << 14
     for count in (1, 2, 4, 8):
         sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
-        compiled = _fixed_outdegree_sharded.lower(KEY, n, n, k, False, block, sharding).compile()
+        compiled = _fixed_degree_sharded.lower(KEY, n, n, k, False, False, block, sharding).compile()
         stats = compiled.memory_analysis()
         per_device = -(-n * k // count)
         # the two int32 slices (and a tuple's pointers); temporaries of one block, at any count

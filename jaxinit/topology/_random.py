@@ -28,7 +28,14 @@ from jaxinit.topology._sampling import (
     to_pre_major,
     trim,
 )
-from jaxinit.topology._shard import built_whole, check_out_sharding, sharded, sharded_fill, slice_length
+from jaxinit.topology._shard import (
+    built_whole,
+    check_out_sharding,
+    sharded,
+    sharded_fill,
+    sharded_to_pre_major,
+    slice_length,
+)
 
 
 def _syn_count(name: str, allowed: int, n_syn: Any, p: Any, multapses: bool = False) -> int:
@@ -202,9 +209,13 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
     key = _core.check_key(name, key)
     if nnz == 0:
         return sharded(empty(n_pre, n_post), out_sharding)
-    if out_sharding is not None and not by_post:  # the rows' blocks are drawn where they are kept
+    if out_sharding is not None:  # the rows' blocks are drawn where they are kept
         check_memory(name, slice_length(nnz, out_sharding))
-        pre, post = _fixed_outdegree_sharded(key, n_pre, n_post, k, skip_diagonal, block, out_sharding)
+        if by_post:  # then moved into (pre, post) order by one exchange
+            (partners,) = _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, True, block, out_sharding)
+            pre, post = sharded_to_pre_major(partners, nnz, n_pre, n_post, k, out_sharding)
+        else:
+            pre, post = _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, False, block, out_sharding)
         return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=nnz)
     check_memory(name, nnz)
     pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block)
@@ -237,12 +248,16 @@ def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block):
     return to_pre_major(drawn[0], n_pre, n_post, k, block) if by_post else drawn
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
-def _fixed_outdegree_sharded(key, n_pre, n_post, k, skip_diagonal, block, out_sharding):
-    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, False, block)
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, by_post, block, out_sharding):
+    """The blocks of :func:`_fixed_degree_pairs`, each device drawing those of its slice
+    (for in-degrees the post-major partners, still to be moved into (pre, post) order)."""
+    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block)
+    n_rows = n_post if by_post else n_pre
+    pads = (n_pre,) if by_post else (n_pre, n_post)
     return sharded_fill(
-        n_pre * k, per_block, lambda operands, _, b, start: draw(operands[0], b, start), (key,),
-        (n_pre, n_post), out_sharding,
+        n_rows * k, per_block, lambda operands, _, b, start: draw(operands[0], b, start), (key,), pads,
+        out_sharding,
     )  # fmt: skip
 
 
@@ -271,8 +286,12 @@ def fixed_indegree(
         the draw runs in one compiled program per capacity class of ``n · k``).
       block_size: synapses drawn and sorted at once (bounds the temporaries).
       out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
-        over its devices (see :func:`~jaxinit.topology.shard`; equal to the unsharded
-        build). This rule is built whole on one device, then placed.
+        over its devices, element for element equal to the unsharded build (see
+        :func:`~jaxinit.topology.shard` for the padding). Each device draws the posts of
+        its share, then one exchange between the devices moves every synapse to the
+        device whose slice of the (pre, post) order holds it (memory per device: about
+        four slices and the per-pre counts). With ``multapses`` it is built whole on one
+        device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.

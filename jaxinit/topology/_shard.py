@@ -8,10 +8,13 @@ after every synapse and which every method of ``Connectivity`` ignores
 the last shards: device ``d`` holds synapses ``[d·S, (d+1)·S)``, the same ones at every
 device count's ``S``, element for element equal to the unsharded build.
 
-Rules whose sorted order is a sequence of blocks, each drawn from its own key
-(:func:`~jaxinit.topology._sampling.fill`), are written by :func:`sharded_fill`: each
-device draws only the blocks that overlap its slice, so its memory is its slice plus one
-block. Every other rule is built whole and then placed with :func:`shard`.
+Rules whose sorted order is a sequence of blocks, each drawn from its own key, are
+written by :func:`sharded_fill` (blocks of one length, as
+:func:`~jaxinit.topology._sampling.fill` writes them) or :func:`sharded_blocks` (blocks of
+counts known on the host): each device draws only the blocks that overlap its slice, so
+its memory is its slice plus one block. A rule drawn by post is moved into (pre, post)
+order by one exchange (:func:`sharded_to_pre_major`). Every other rule is built whole and
+then placed with :func:`shard`.
 """
 
 from __future__ import annotations
@@ -255,3 +258,82 @@ def _blocks_runner(compute_block, pads, out_sharding, per_device, n_operands):
             out_specs=(spec,) * len(pads),
         )
     )  # fmt: skip
+
+
+def sharded_to_pre_major(
+    partners: jax.Array, n: int, n_pre: int, n_post: int, k: int, out_sharding: NamedSharding
+) -> tuple[jax.Array, jax.Array]:
+    """Post-major synapses (slot ``i < n`` from pre ``partners[i]`` onto post ``i // k``),
+    split over the devices of ``out_sharding``, moved into ``(pre, post)`` order, split the
+    same way: the one collective exchange of a rule drawn by post.
+
+    Each device counts its synapses per pre; from those counts the host knows where every
+    device's synapses of each pre start in the global order (a pre's synapses from earlier
+    devices, which hold earlier posts, come first) and how many each device sends to each
+    other. Each device then sorts its synapses by pre, sends each to the device whose slice
+    holds its position (one ``all_to_all`` of buffers sized by the largest such count) and
+    writes what it receives into its slice. Memory per device: its slice, the buffers (about
+    three slices) and ``O(n_pre)`` counts."""
+    axis = out_sharding.spec[0]
+    count, per_device = devices(out_sharding), slice_length(n, out_sharding)
+    mesh, spec = out_sharding.mesh, PartitionSpec(axis)
+
+    def local_posts(partners):
+        slot = lax.axis_index(axis) * per_device + jnp.arange(per_device, dtype=jnp.int32)
+        valid = slot < n
+        return jnp.where(valid, partners, n_pre), jnp.where(valid, slot // k, n_post)
+
+    def histogram(partners):
+        pre, _ = local_posts(partners)
+        return jnp.bincount(pre, length=n_pre)[None]  # padding (n_pre) is dropped
+
+    run = jax.jit(jax.shard_map(histogram, mesh=mesh, in_specs=spec, out_specs=spec))
+    per_pre = np.asarray(run(partners)).astype(np.int64)  # (devices, n_pre)
+    indptr = np.concatenate([[0], np.cumsum(per_pre.sum(0))])
+    before = np.cumsum(per_pre, axis=0) - per_pre  # each pre's synapses on earlier devices
+    starts = indptr[:-1][None] + before  # where device d's synapses of pre i start
+    # sends[d, r]: how many of device d's synapses land in device r's slice
+    bounds = np.arange(count + 1, dtype=np.int64) * per_device
+    below = np.stack([_count_below(starts[d], per_pre[d], bounds) for d in range(count)])
+    sends = np.diff(below, axis=1)
+    width = max(1, int(sends.max()))
+
+    def exchange(partners, starts, sends):
+        pre, post = local_posts(partners)
+        pre, post = lax.sort((pre, post), num_keys=1, is_stable=True)  # post-major in: (pre, post) out
+        valid = pre < n_pre
+        first = jnp.searchsorted(pre, pre).astype(jnp.int32)  # first local synapse of the same pre
+        safe = jnp.where(valid, pre, 0)
+        position = starts[0, safe] + jnp.arange(per_device, dtype=jnp.int32) - first
+        target = jnp.where(valid, position // per_device, count)
+        # slot within the message to the target device (targets rise along the sorted order)
+        rank = jnp.arange(per_device, dtype=jnp.int32) - jnp.searchsorted(target, target).astype(jnp.int32)
+        where = jnp.where(valid, target * width + rank, count * width)
+
+        def message(values):
+            return jnp.zeros(count * width, jnp.int32).at[where].set(values, mode="drop").reshape(count, width)
+
+        got = [lax.all_to_all(message(v), axis, 0, 0, tiled=True) for v in (position % per_device, pre, post)]
+        # row r of what arrived came from device r: its first sends[r, me] entries are real
+        filled = jnp.arange(width, dtype=jnp.int32)[None] < sends[:, lax.axis_index(axis), None]
+        slot = jnp.where(filled, got[0], per_device).reshape(-1)
+        out_pre = jnp.full(per_device, n_pre, jnp.int32).at[slot].set(got[1].reshape(-1), mode="drop")
+        out_post = jnp.full(per_device, n_post, jnp.int32).at[slot].set(got[2].reshape(-1), mode="drop")
+        return out_pre, out_post
+
+    run = jax.jit(jax.shard_map(exchange, mesh=mesh, in_specs=(spec, spec, PartitionSpec()), out_specs=(spec, spec)))
+    split = NamedSharding(mesh, spec)
+    return run(partners, jax.device_put(starts.astype(np.int32), split), sends.astype(np.int32))
+
+
+def _count_below(starts: np.ndarray, counts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many of one device's synapses have positions below each bound: its synapses of
+    pre ``i`` fill ``[starts[i], starts[i] + counts[i])``, runs that rise with ``i``."""
+    has = counts > 0
+    starts, counts = starts[has], counts[has]
+    if starts.size == 0:
+        return np.zeros(bounds.shape, np.int64)
+    done = np.concatenate([[0], np.cumsum(counts)])
+    run = np.searchsorted(starts, bounds, side="right") - 1  # the last run starting at or below
+    inside = np.where(run >= 0, np.minimum(bounds - starts[np.maximum(run, 0)], counts[np.maximum(run, 0)]), 0)
+    return done[np.maximum(run, 0)] * (run >= 0) + inside
