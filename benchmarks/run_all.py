@@ -19,7 +19,7 @@ microcircuit.py's from their last runs' records, the others estimated from their
   appends this section at the end of RESULTS.md, beside the hand-written "Full scale" text);
 * ``spatial.py`` (~3 min): "spatial" (distance_probability beside NEST's spatial
   ``pairwise_bernoulli``, distance_topology, and 10⁶ neurons cold);
-* ``sharded.py`` (~2 min): "sharded" (per-device memory and time of sharded builds on 8
+* ``sharded.py`` (~4 min): "sharded" (per-device memory and time of sharded builds on 8
   emulated CPU devices).
 
 In all about 50 minutes, estimated from those figures (not yet timed end to end; each script

@@ -2,13 +2,13 @@
 
 Run: ``python benchmarks/sharded.py [--print]`` (it restarts itself with 8 emulated CPU
 devices, ``XLA_FLAGS=--xla_force_host_platform_device_count=8``). For the rules drawn where
-they are kept (``fixed_outdegree``, sparse ``pairwise_bernoulli``, block-wise
-``with_weights``), on 1, 2, 4 and 8 devices: the per-device memory of the compiled program
-from XLA's memory analysis (output + temporaries), the cold time (first build in the process:
-compilation included) and the warm time (best of two), and the XLA compilations of the cold
-build (``jax.monitoring``). The emulated devices share the machine's cores, so time does not
-scale with the device count here; memory must. Rewrites the "sharded" section of RESULTS.md.
-About 2 minutes.
+they are kept (``fixed_outdegree``, ``fixed_indegree`` with its exchange, sparse
+``pairwise_bernoulli``, block-wise ``with_weights``), on 1, 2, 4 and 8 devices: the
+per-device memory of the compiled program from XLA's memory analysis (output + temporaries), the
+cold time (first build in the process: compilation included) and the warm time (best of
+two), and the XLA compilations of the cold build (``jax.monitoring``). The emulated devices
+share the machine's cores, so time does not scale with the device count here; memory must.
+Rewrites the "sharded" section of RESULTS.md. About 4 minutes.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ def _measure() -> list[dict]:
     from jax.sharding import NamedSharding, PartitionSpec
 
     import jaxinit as ji
-    from jaxinit.topology import fixed_outdegree, pairwise_bernoulli, with_weights
+    from jaxinit.topology import fixed_indegree, fixed_outdegree, pairwise_bernoulli, with_weights
     from jaxinit.topology._counts import _sparse_row_blocks
     from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded
-    from jaxinit.topology._shard import blocks_program
+    from jaxinit.topology._shard import blocks_program, pre_major_program
     from jaxinit.topology._spatial import split_callable
     from jaxinit.topology._values import _in_blocks
 
@@ -85,6 +85,19 @@ def _measure() -> list[dict]:
         else:
             mem = memory(_fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, False, BLOCK, sharding))
         rows.append(dict(rule=f"fixed_outdegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
+                         cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
+        # fixed_indegree: drawn by post, then one exchange into (pre, post) order
+        cold, warm, made = timed(lambda s=sharding: fixed_indegree(key, N_OUT, None, K_OUT, out_sharding=s))
+        if sharding is None:
+            mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK))
+        else:
+            draw = _fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)
+            (partners,) = _fixed_degree_sharded(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)
+            run, args = pre_major_program(partners, N_OUT * K_OUT, N_OUT, N_OUT, K_OUT, sharding)
+            stats = run.lower(*args).compile().memory_analysis()
+            exchange = stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
+            mem = max(memory(draw), exchange)
+        rows.append(dict(rule=f"fixed_indegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
         # pairwise_bernoulli, sparse: blocks of rows
         cold, warm, made = timed(lambda s=sharding: pairwise_bernoulli(key, N_BER, p=P_BER, out_sharding=s))
@@ -139,7 +152,8 @@ def main() -> None:
         f"`python benchmarks/sharded.py` on {machine()}; 8 emulated CPU devices sharing the machine's cores "
         "(time does not scale here, memory does). Per-device memory: XLA's memory analysis of the compiled "
         "sharded program (output slice + temporaries; the unsharded row is the whole output + temporaries, for "
-        "pairwise_bernoulli, built by a host loop over blocks, the concatenated result alone). A sharded "
+        "pairwise_bernoulli, built by a host loop over blocks, the concatenated result alone; for fixed_indegree "
+        "the larger of its two programs, the exchange counted with its input). A sharded "
         "pairwise_bernoulli compiles one program per slice length (the count is random): a repeat of the same "
         "request compiles nothing.\n\n"
         + _table(rows)
