@@ -242,9 +242,10 @@ def test_random_topology_multapses_uniform_pairs():
 
 def test_random_topology_multapses_past_32_bits_of_pairs():
     """70,000 x 69,999 allowed pairs do not pack into 32 bits: the rows are cut into blocks (here
-    61,356 + 8,644 rows) with multinomial counts. Exactly n_syn synapses, sorted, no autapse;
-    pre and post uniform over 14 bins of 5,000 neurons (a bin straddles the block edge),
-    chi-square at P_FLOOR each; the self-pair rule holds across the block edge."""
+    12 blocks of 6,116 rows, about 2**18 synapses each) with multinomial counts. Exactly n_syn
+    synapses, sorted, no autapse; pre and post uniform over 14 bins of 5,000 neurons (bins
+    straddle block edges), chi-square at P_FLOOR each; the self-pair rule holds across the
+    block edges."""
     n, n_syn = 70_000, 3_000_000  # ~5 autapses expected in the second block if its offset were lost
     conn = random_topology(KEY, n, n_syn=n_syn, multapses=True)
     assert conn.nnz == n_syn

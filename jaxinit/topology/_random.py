@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -29,9 +30,11 @@ from jaxinit.topology._sampling import (
     trim,
 )
 from jaxinit.topology._shard import (
-    built_whole,
+    blocks_in_order,
     check_out_sharding,
+    devices,
     sharded,
+    sharded_blocks,
     sharded_fill,
     sharded_to_pre_major,
     slice_length,
@@ -55,26 +58,37 @@ def _syn_count(name: str, allowed: int, n_syn: Any, p: Any, multapses: bool = Fa
     return n_syn
 
 
-def _multapses_by_row_blocks(key, n_pre: int, n_cols: int, k: int, skip_diagonal: bool):
-    """``k`` uniform pairs with replacement over a grid whose pairs do not pack into 32 bits:
-    the rows are cut into blocks whose pairs do, each block's count is an exact multinomial
-    draw (on the host, from the key), and every block's pairs are drawn and sorted by the same
-    compiled kernel with one packed key (XLA's CPU sort of two arrays is ~30x slower)."""
-    rows_per_block = max(1, (2**32 - 2) // (n_cols + 1) - 1)
+def _multapse_row_blocks(key, n_pre: int, n_cols: int, k: int, skip_diagonal: bool, block: int):
+    """``k`` uniform pairs with replacement over a grid whose pairs do not pack into 32 bits, in
+    blocks of rows: ``(counts, compute_block, operands)`` for
+    :func:`~jaxinit.topology._shard.blocks_in_order` and its sharded twin. A block's pairs
+    pack (XLA's CPU sort of two arrays is ~30x slower than of one) and about ``block`` are
+    expected in it; the counts are one exact multinomial draw (on the host, from the key),
+    and every block is drawn and sorted by the same compiled kernel."""
+    rows_per_block = max(1, min((2**32 - 2) // (n_cols + 1) - 1, int(block * n_pre / k)))
     starts = np.arange(0, n_pre, rows_per_block)
     sizes = np.minimum(starts + rows_per_block, n_pre) - starts
     counts = host_rng(jax.random.bits(key, (4,), jnp.uint32)).multinomial(k, sizes / n_pre)
-    capacity = capacity_for(int(counts.max()))
-    pres, posts = [], []
-    for b, (start, size, count) in enumerate(zip(starts, sizes, counts, strict=True)):
-        if count:
-            block = (np.int32(size), np.int32(n_cols), np.int32(count), np.int32(start))
-            pairs = multapse_pairs(jax.random.fold_in(key, b), *block, capacity=capacity,
-                                   skip_diagonal=skip_diagonal, packed=True)  # fmt: skip
-            pre, post = (np.asarray(x) for x in trim(pairs, int(count)))
-            pres.append(pre + np.int32(start))
-            posts.append(post)
-    return jnp.asarray(np.concatenate(pres)), jnp.asarray(np.concatenate(posts))
+    compute_block = _MultapseRowBlock(capacity_for(int(counts.max())), skip_diagonal)
+    operands = (key, np.int32(n_cols), *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
+    return counts, compute_block, operands
+
+
+@dataclasses.dataclass(frozen=True)
+class _MultapseRowBlock:
+    """Block ``b`` of :func:`_multapse_row_blocks` (compared by value: one sharded program
+    per capacity and diagonal rule)."""
+
+    capacity: int
+    skip_diagonal: bool
+
+    def __call__(self, operands, b):
+        key, n_cols, starts, sizes, counts = operands
+        pre, post = multapse_pairs(
+            jax.random.fold_in(key, b), sizes[b], n_cols, counts[b], starts[b],
+            capacity=self.capacity, skip_diagonal=self.skip_diagonal, packed=True,
+        )  # fmt: skip
+        return pre + starts[b], post
 
 
 def fixed_total_request(
@@ -91,7 +105,6 @@ def fixed_total_request(
     return n_pre, n_post, n_cols, k, skip_diagonal
 
 
-@built_whole
 def random_topology(
     key: ArrayLike,
     n_pre: int,
@@ -128,8 +141,11 @@ def random_topology(
       block_size: elements drawn at once in the block-wise passes (bounds the
         temporaries; the law of the result does not depend on it, its bits do).
       out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
-        over its devices (equal to the unsharded build; padding as in
-        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
+        over its devices, equal to the unsharded build (padding as in
+        :func:`~jaxinit.topology.shard`). With ``multapses`` over more pairs than pack
+        into 32 bits (the rows then go in blocks of about ``block_size`` synapses, each
+        block's count from one multinomial draw), each device draws only the blocks of its
+        slice; any other request is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, without weights.
@@ -151,6 +167,7 @@ def random_topology(
       (10, 10)
     """
     name = "random_topology"
+    out_sharding = check_out_sharding(name, out_sharding)
     n_pre, n_post, n_cols, k, skip_diagonal = fixed_total_request(
         name, n_pre, n_post, n_syn, p, allow_autapse, multapses
     )
@@ -158,21 +175,26 @@ def random_topology(
     key = _core.check_key(name, key)
     if multapses:
         if k == 0:
-            return empty(n_pre, n_post)
+            return sharded(empty(n_pre, n_post), out_sharding)
+        packed = packable(n_pre, n_cols + 1)
+        if not packed and not _core.is_traced(key):  # blocks of rows, each device drawing its own
+            check_memory(name, capacity_for(-(-k // (1 if out_sharding is None else devices(out_sharding)))))
+            blocks = _multapse_row_blocks(key, n_pre, n_cols, k, skip_diagonal, block)
+            if out_sharding is not None:
+                pre, post = sharded_blocks(*blocks, (n_pre, n_post), out_sharding)
+                return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=k)
+            pre, post = blocks_in_order(*blocks)
+            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
         capacity = capacity_for(k)
         check_memory(name, capacity, "fixed_outdegree")
-        packed = packable(n_pre, n_cols + 1)
-        if not packed and not _core.is_traced(key):
-            pre, post = _multapses_by_row_blocks(key, n_pre, n_cols, k, skip_diagonal)
-            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(k))
         pairs = multapse_pairs(key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, packed=packed)
         pre, post = trim(pairs, k)
-        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+        return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
     check_memory(name, k)
     pre, post, ok = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)
     check_ok(name, ok)
-    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+    return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
 
 
 def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_post, multapses, out_sharding):
