@@ -38,11 +38,10 @@ from jaxinit.topology._sampling import (
     trim,
 )
 from jaxinit.topology._shard import (
-    blocks_in_order,
     check_out_sharding,
+    connectivity_from_blocks,
     devices,
     sharded,
-    sharded_blocks,
 )
 
 # pair spaces up to this size are subsets of linear indices, one program per capacity class
@@ -382,14 +381,7 @@ def pairwise_bernoulli(
     key_count, key_pairs = jax.random.split(key)
     if in_row_blocks:  # sparse and large: blocks of rows, each device drawing its own
         blocks = _sparse_row_blocks(key_count, key_pairs, n_pre, n_cols, p, skip_diagonal, block)
-        counts = blocks[0]
-        if not counts.any():
-            return sharded(empty(n_pre, n_post), out_sharding)
-        if out_sharding is not None:
-            pre, post = sharded_blocks(*blocks, (n_pre, n_post), out_sharding)
-            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=int(counts.sum()))
-        pre, post = blocks_in_order(*blocks)
-        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+        return connectivity_from_blocks(blocks, n_pre, n_post, out_sharding)
     nnz = check_count(name, binomial_count(key_count, allowed, p))
     if nnz == 0:
         return sharded(empty(n_pre, n_post), out_sharding)
@@ -432,32 +424,43 @@ def _rows_per_block(n_cols: int, p: float, block: int) -> int:
 
 
 def _sparse_row_blocks(key_count, key_pairs, n_pre, n_cols, p, skip_diagonal, block):
-    """A sparse Bernoulli grid in blocks of rows: ``(counts, compute_block, operands)`` for
-    :func:`~jaxinit.topology._shard.blocks_in_order` and its sharded twin. Block counts are
+    """A sparse Bernoulli grid in blocks of rows (see :func:`row_blocks`). Block counts are
     independent ``Binomial(block pairs, p)`` draws (disjoint pairs: exactly the Bernoulli
-    law), on the host from ``key_count``; block ``b``'s pairs are a uniform subset of that
-    size drawn from ``fold_in(key_pairs, b)``, one kernel for every block."""
-    rows = _rows_per_block(n_cols, p, block)
-    starts = np.arange(0, n_pre, rows)
-    sizes = np.minimum(starts + rows, n_pre) - starts
+    law), on the host from ``key_count``; each block's pairs a uniform subset of that size."""
+    starts, sizes = row_starts(n_pre, _rows_per_block(n_cols, p, block))
     counts = host_rng(jax.random.bits(key_count, (4,), jnp.uint32)).binomial(sizes * n_cols, p)
-    compute_block = _SparseRowBlock(capacity_for(int(counts.max())), skip_diagonal)
-    operands = (key_pairs, np.int32(n_cols), *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
+    return row_blocks(distinct_pairs, key_pairs, n_cols, starts, sizes, counts, skip_diagonal)
+
+
+def row_starts(n_rows: int, rows_per_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first row and the number of rows of each block."""
+    starts = np.arange(0, n_rows, rows_per_block)
+    return starts, np.minimum(starts + rows_per_block, n_rows) - starts
+
+
+def row_blocks(kernel, key, n_cols, starts, sizes, counts, skip_diagonal):
+    """``(counts, compute_block, operands)`` for :func:`~jaxinit.topology._shard.blocks_in_order`
+    and :func:`~jaxinit.topology._shard.sharded_blocks`: block ``b`` holds ``counts[b]``
+    pairs of rows ``starts[b]`` on, drawn by ``kernel`` (:func:`distinct_pairs` or
+    :func:`multapse_pairs`) from ``fold_in(key, b)``; one compiled kernel for every block."""
+    compute_block = RowBlock(kernel, capacity_for(int(counts.max())), skip_diagonal)
+    operands = (key, np.int32(n_cols), *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
     return counts, compute_block, operands
 
 
 @dataclasses.dataclass(frozen=True)
-class _SparseRowBlock:
-    """Block ``b`` of :func:`_sparse_row_blocks`: compared by value, so that the sharded
-    program of every request with the same capacity and diagonal rule is compiled once."""
+class RowBlock:
+    """Block ``b`` of :func:`row_blocks`: compared by value, so that the sharded program of
+    every request with the same kernel, capacity and diagonal rule is compiled once."""
 
+    kernel: Any
     capacity: int
     skip_diagonal: bool
 
     def __call__(self, operands, b):
         key, n_cols, starts, sizes, counts = operands
-        pre, post, _ = distinct_pairs(
+        pre, post = self.kernel(
             jax.random.fold_in(key, b), sizes[b], n_cols, counts[b], starts[b],
             capacity=self.capacity, skip_diagonal=self.skip_diagonal, packed=True,
-        )  # fmt: skip
+        )[:2]  # fmt: skip
         return pre + starts[b], post

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
@@ -15,7 +14,7 @@ from jax.typing import ArrayLike
 from jaxinit import _core
 from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
-from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs
+from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs, row_blocks, row_starts
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
@@ -30,11 +29,10 @@ from jaxinit.topology._sampling import (
     trim,
 )
 from jaxinit.topology._shard import (
-    blocks_in_order,
     check_out_sharding,
+    connectivity_from_blocks,
     devices,
     sharded,
-    sharded_blocks,
     sharded_fill,
     sharded_to_pre_major,
     slice_length,
@@ -60,35 +58,13 @@ def _syn_count(name: str, allowed: int, n_syn: Any, p: Any, multapses: bool = Fa
 
 def _multapse_row_blocks(key, n_pre: int, n_cols: int, k: int, skip_diagonal: bool, block: int):
     """``k`` uniform pairs with replacement over a grid whose pairs do not pack into 32 bits, in
-    blocks of rows: ``(counts, compute_block, operands)`` for
-    :func:`~jaxinit.topology._shard.blocks_in_order` and its sharded twin. A block's pairs
-    pack (XLA's CPU sort of two arrays is ~30x slower than of one) and about ``block`` are
-    expected in it; the counts are one exact multinomial draw (on the host, from the key),
-    and every block is drawn and sorted by the same compiled kernel."""
+    blocks of rows (see :func:`~jaxinit.topology._counts.row_blocks`): a block's pairs pack
+    (XLA's CPU sort of two arrays is ~30x slower than of one) and about ``block`` are expected
+    in it; the counts are one exact multinomial draw (on the host, from the key)."""
     rows_per_block = max(1, min((2**32 - 2) // (n_cols + 1) - 1, int(block * n_pre / k)))
-    starts = np.arange(0, n_pre, rows_per_block)
-    sizes = np.minimum(starts + rows_per_block, n_pre) - starts
+    starts, sizes = row_starts(n_pre, rows_per_block)
     counts = host_rng(jax.random.bits(key, (4,), jnp.uint32)).multinomial(k, sizes / n_pre)
-    compute_block = _MultapseRowBlock(capacity_for(int(counts.max())), skip_diagonal)
-    operands = (key, np.int32(n_cols), *(jnp.asarray(x, jnp.int32) for x in (starts, sizes, counts)))
-    return counts, compute_block, operands
-
-
-@dataclasses.dataclass(frozen=True)
-class _MultapseRowBlock:
-    """Block ``b`` of :func:`_multapse_row_blocks` (compared by value: one sharded program
-    per capacity and diagonal rule)."""
-
-    capacity: int
-    skip_diagonal: bool
-
-    def __call__(self, operands, b):
-        key, n_cols, starts, sizes, counts = operands
-        pre, post = multapse_pairs(
-            jax.random.fold_in(key, b), sizes[b], n_cols, counts[b], starts[b],
-            capacity=self.capacity, skip_diagonal=self.skip_diagonal, packed=True,
-        )  # fmt: skip
-        return pre + starts[b], post
+    return row_blocks(multapse_pairs, key, n_cols, starts, sizes, counts, skip_diagonal)
 
 
 def fixed_total_request(
@@ -180,11 +156,7 @@ def random_topology(
         if not packed and not _core.is_traced(key):  # blocks of rows, each device drawing its own
             check_memory(name, capacity_for(-(-k // (1 if out_sharding is None else devices(out_sharding)))))
             blocks = _multapse_row_blocks(key, n_pre, n_cols, k, skip_diagonal, block)
-            if out_sharding is not None:
-                pre, post = sharded_blocks(*blocks, (n_pre, n_post), out_sharding)
-                return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=k)
-            pre, post = blocks_in_order(*blocks)
-            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+            return connectivity_from_blocks(blocks, n_pre, n_post, out_sharding)
         capacity = capacity_for(k)
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(k))

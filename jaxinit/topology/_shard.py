@@ -30,7 +30,8 @@ import numpy as np
 from jax import lax
 from jax.sharding import NamedSharding, PartitionSpec
 
-from jaxinit.topology._connectivity import Connectivity
+from jaxinit import _core
+from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._sampling import packable, sort_valid_pairs
 
 
@@ -93,8 +94,6 @@ def shard(conn: Connectivity, out_sharding: NamedSharding) -> Connectivity:
     def place(values, pad):
         if values is None:
             return None
-        from jaxinit import _core
-
         unit = values.unit if _core.is_quantity(values) else None
         host = np.asarray(values.mantissa if unit is not None else values)
         host = np.concatenate([host, np.full(length - host.shape[0], pad, host.dtype)])
@@ -159,13 +158,9 @@ def sharded_fill(
             where = jnp.where(mine, i - begin, per_device)  # out of range: dropped
             nearest = jnp.clip(i - begin, 0, per_device - 1)
             values = compute_block(operands, tuple(x[nearest] for x in split), b, start)
-            return tuple(buf.at[where].set(v, mode="drop") for buf, v in zip(buffers, values, strict=True))
+            return _write(buffers, where, values)
 
-        # the buffers differ per device (each its own slice): JAX must know they vary along the axis
-        buffers = tuple(
-            lax.pcast(jnp.full((per_device,), pad, s.dtype), (axis,), to="varying")
-            for pad, s in zip(pads, shapes, strict=True)
-        )
+        buffers = _blank_slices(pads, shapes, per_device, axis)
         return lax.fori_loop(begin // block, (end + block - 1) // block, body, buffers)
 
     spec = PartitionSpec(axis)
@@ -174,6 +169,20 @@ def sharded_fill(
         out_specs=(spec,) * len(shapes),
     )  # fmt: skip
     return run(*operands, *split)
+
+
+def _blank_slices(pads, shapes, per_device: int, axis: str) -> tuple[jax.Array, ...]:
+    """A device's slices, all padding. They differ per device, which JAX must be told (they
+    vary along the mesh axis) to carry them through a loop inside ``shard_map``."""
+    return tuple(
+        lax.pcast(jnp.full((per_device,), pad, s.dtype), (axis,), to="varying")
+        for pad, s in zip(pads, shapes, strict=True)
+    )
+
+
+def _write(buffers: tuple[jax.Array, ...], where: jax.Array, values: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
+    """``values`` written at ``where`` in each slice (positions out of range are dropped)."""
+    return tuple(buf.at[where].set(v, mode="drop") for buf, v in zip(buffers, values, strict=True))
 
 
 def block_offsets(counts: np.ndarray) -> np.ndarray:
@@ -192,6 +201,19 @@ def blocks_in_order(counts: np.ndarray, compute_block: Callable[..., tuple[jax.A
         if count
     ]
     return tuple(jnp.asarray(np.concatenate(column)) for column in zip(*pieces, strict=True))
+
+
+def connectivity_from_blocks(blocks: tuple, n_pre: int, n_post: int, out_sharding: NamedSharding | None):
+    """The :class:`Connectivity` of ``blocks = (counts, compute_block, operands)`` giving
+    ``(pre, post)`` blocks in sorted order: drawn on one device, or each device its slice."""
+    counts = blocks[0]
+    if not counts.any():
+        return sharded(empty(n_pre, n_post), out_sharding)
+    if out_sharding is None:
+        pre, post = blocks_in_order(*blocks)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+    pre, post = sharded_blocks(*blocks, (n_pre, n_post), out_sharding)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=int(counts.sum()))
 
 
 def sharded_blocks(
@@ -243,12 +265,9 @@ def _blocks_runner(compute_block, pads, out_sharding, per_device, n_operands):
             mine = (i < offsets[b + 1]) & (i >= begin) & (i < begin + per_device)
             where = jnp.where(mine, i - begin, per_device)  # out of range: dropped
             values = compute_block(operands, b)
-            return tuple(buf.at[where].set(v, mode="drop") for buf, v in zip(buffers, values, strict=True))
+            return _write(buffers, where, values)
 
-        buffers = tuple(
-            lax.pcast(jnp.full((per_device,), pad, s.dtype), (axis,), to="varying")
-            for pad, s in zip(pads, shapes, strict=True)
-        )
+        buffers = _blank_slices(pads, shapes, per_device, axis)
         return lax.fori_loop(first[0], stop[0], body, buffers)
 
     spec = PartitionSpec(axis)
