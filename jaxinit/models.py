@@ -12,6 +12,7 @@ import functools
 import math
 from typing import Any, NamedTuple
 
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core, combinators
@@ -98,7 +99,9 @@ def microcircuit_sizes(scale: float = 1.0, k_scale: float | None = None) -> tupl
     return sizes, tuple(synapses)
 
 
-def potjans_diesmann(key: ArrayLike, scale: float = 1.0, k_scale: float | None = None) -> Microcircuit:
+def potjans_diesmann(
+    key: ArrayLike, scale: float = 1.0, k_scale: float | None = None, *, out_sharding: NamedSharding | None = None
+) -> Microcircuit:
     """The Potjans & Diesmann (2014) cortical microcircuit, built in one call.
 
     Each projection draws its synapse count (see :func:`microcircuit_sizes`) as
@@ -116,6 +119,9 @@ def potjans_diesmann(key: ArrayLike, scale: float = 1.0, k_scale: float | None =
       scale: the fraction of neurons, in (0, 1].
       k_scale: the fraction of in-degrees, in (0, 1]; ``None`` uses ``scale`` (about
         ``3·10⁸ · scale²`` synapses).
+      out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: the synapses split
+        over its devices, each device drawing its own slice (see
+        :func:`~jaxinit.topology.network`); the same network as unsharded.
 
     Returns:
       A :class:`Microcircuit` ``(conn, sizes, synapses)``; neuron ``i`` is in population
@@ -150,5 +156,5 @@ def potjans_diesmann(key: ArrayLike, scale: float = 1.0, k_scale: float | None =
             weight = combinators.scale(magnitude, -1.0 if inhibitory else 1.0)
             rule = functools.partial(random_topology, n_syn=count, multapses=True, allow_autapse=True)
             table[source][target] = projection(rule, weight=weight, delay=delay)
-    conn = network(key, sizes, table)
+    conn = network(key, sizes, table, out_sharding=out_sharding)
     return Microcircuit(conn, sizes, synapses)

@@ -18,7 +18,7 @@ import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec
 
 import jaxinit as ji
-from jaxinit import profiles
+from jaxinit import models, profiles
 from jaxinit.topology import (
     distance_probability,
     distance_topology,
@@ -50,6 +50,19 @@ def network_case(**kw):
          None],
     ]  # fmt: skip
     return network(KEY, [300, 200], table, **kw)
+
+
+def network_blocks_case(**kw):
+    """Blocks of about 500 synapses: the fused projections (multapses) drawn per device,
+    a built one (fixed_indegree) sliced into the blocks."""
+    fused = functools.partial(random_topology, n_syn=3000, multapses=True)
+    table = [
+        [projection(fused, weight=ji.normal(1.0, 0.1), delay=ji.constant(1.5)),
+         projection(functools.partial(fixed_indegree, k=7), weight=ji.ones, delay=ji.uniform(0.5, 1.0))],
+        [projection(functools.partial(random_topology, n_syn=999, multapses=True), weight=ji.constant(-2.0), delay=0.5),
+         None],
+    ]  # fmt: skip
+    return network(KEY, [300, 200], table, block_size=500, **kw)
 
 
 # (name, build(**kw) -> Connectivity, exact): exact=False where XLA may fuse the one-draw
@@ -87,6 +100,8 @@ CASES = [
         True,
     ),
     ("network", network_case, True),
+    ("network blocks", network_blocks_case, True),
+    ("potjans_diesmann", lambda **kw: models.potjans_diesmann(KEY, 0.02, **kw).conn, True),
 ]
 
 
@@ -192,6 +207,40 @@ def check_memory():
         assert stats.temp_size_in_bytes < 128 * block, (count, stats)
 
 
+def check_network_blocks_per_device():
+    """Each device computes only the network blocks that overlap its slice, on itself."""
+    from jaxinit.topology import _network
+
+    calls = []
+    assemble = _network._assemble
+
+    def recording(shared, inputs, *rest):
+        device = next(iter(inputs["fused_count"].devices())) if hasattr(inputs["fused_count"], "devices") else None
+        calls.append((int(inputs["block"]), int(inputs["block_start"]), device))
+        return assemble(shared, inputs, *rest)
+
+    sharding = NamedSharding(jax.make_mesh((8,), ("x",), devices=jax.devices()[:8]), PartitionSpec("x"))
+    _network._assemble = recording
+    try:
+        want = network_blocks_case()
+        starts = {block: start for block, start, _ in calls}
+        calls.clear()
+        got = network_blocks_case(out_sharding=sharding)
+    finally:
+        _network._assemble = assemble
+    check_connectivity(got, want, sharding, True, "network blocks", methods=False)
+    per_device = -(-want.nnz // 8)
+    edges = sorted(starts.values()) + [want.n_pre]
+    # block b holds the synapses whose pre lies in [its start, the next block's start)
+    first, stop = np.searchsorted(np.asarray(want.pre), edges[:-1]), np.searchsorted(np.asarray(want.pre), edges[1:])
+    slice_of = {device: d for d, device in enumerate(sharding.mesh.devices.flat)}
+    assert len(starts) > 8 and len(calls) <= len(starts) + 7, (len(calls), len(starts))  # boundaries: twice
+    for block, _, device in calls:
+        d = slice_of[device]
+        assert first[block] < (d + 1) * per_device and stop[block] > d * per_device, (block, d)
+    assert {slice_of[device] for _, _, device in calls} == set(range(8)), calls
+
+
 def check_jit_composes():
     """A sharded connectivity passed into jit gets block-wise weights, split the same way."""
     sharding = NamedSharding(jax.make_mesh((4,), ("x",), devices=jax.devices()[:4]), PartitionSpec("x"))
@@ -228,6 +277,7 @@ def main():
             check_connectivity(got, want, sharding, exact, name, methods=every or j == 0)
             counts.add(sharding.mesh.shape["x"])
     check_memory()
+    check_network_blocks_per_device()
     check_jit_composes()
     check_shard_round_trip()
     print("ok", len(cases), sorted(counts))

@@ -32,7 +32,7 @@ from jaxinit.topology._checks import INDEX_LIMIT, check_size
 from jaxinit.topology._connectivity import Connectivity
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import capacity_for, host_rng, trim, uniform_below
-from jaxinit.topology._shard import built_whole
+from jaxinit.topology._shard import check_out_sharding, sharded_host_blocks, slice_length
 from jaxinit.topology._spatial import pair_distances, spatial_inputs
 from jaxinit.topology._values import synapse_values
 
@@ -259,7 +259,6 @@ def _check_positions(name: str, positions: Any, sizes: list[int]) -> None:
             raise ValueError(f"{name}: positions[{i}] must have shape ({size}, dim), got {rows}")
 
 
-@built_whole
 def network(
     key: ArrayLike,
     sizes: Sequence[int],
@@ -310,7 +309,10 @@ def network(
         the key means: another ``block_size`` draws another network).
       out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
         over its devices (equal to the unsharded build; padding as in
-        :func:`~jaxinit.topology.shard`). This rule is built whole on one device, then placed.
+        :func:`~jaxinit.topology.shard`). Each device computes the blocks that overlap its
+        slice, so it holds its slice plus one block; projections the kernel does not draw
+        itself (rules other than ``random_topology(..., multapses=True)``) are built whole
+        first, then cut into the blocks.
 
     Returns:
       One :class:`Connectivity` over ``sum(sizes)`` neurons, sorted by ``(pre, post)``,
@@ -340,6 +342,7 @@ def network(
       [0, 0, 0]
     """
     name = "network"
+    out_sharding = check_out_sharding(name, out_sharding)
     sizes, entries = _check_table(name, sizes, table)
     _check_positions(name, positions, sizes)
     if positions is not None:
@@ -407,7 +410,7 @@ def network(
     blocks = _plan_blocks(sizes, entries, nnz, block_size, n_total if packed else None)
     check_memory(
         name,
-        total,
+        total if out_sharding is None else slice_length(total, out_sharding),
         "network",
         extra=max(capacity_for(int(e)) for _, _, e in blocks) * BYTES_PER_SLOT,
         extra_what="one block's working arrays",
@@ -455,19 +458,28 @@ def network(
         }
         for p in order
     }
-    output = _Output(total, len(blocks))
-    for c, (start, stop, _) in enumerate(blocks):
-        # this block's slice of every built projection (sorted by pre: a contiguous run), padded
-        lo_hi = [np.searchsorted(host[p]["pre"], [start - source_offset[p], stop - source_offset[p]]) for p in order]
-        counts = [int(hi - lo) for lo, hi in lo_hi]
-        caps = tuple(capacity_for(n) for n in counts)
 
+    def block_pieces(c: int) -> tuple[list, list]:
+        """Block ``c``'s slice ``(lo, hi)`` of every built projection (sorted by pre: a
+        contiguous run) and each fused projection's rows in it."""
+        start, stop, _ = blocks[c]
+        lo_hi = [np.searchsorted(host[p]["pre"], [start - source_offset[p], stop - source_offset[p]]) for p in order]
         row_lo = np.asarray([max(start - source_offset[p], 0) for p in fused_order], np.int32)
         row_hi = np.asarray([min(stop - source_offset[p], sizes[entries[p][0]]) for p in fused_order], np.int32)
+        return lo_hi, (row_lo, row_hi)
+
+    def block_count(c: int) -> int:
+        lo_hi, _ = block_pieces(c)
+        return sum(int(hi - lo) for lo, hi in lo_hi) + (int(fused_counts[:, c].sum()) if fused else 0)
+
+    def run_block(c: int, device: jax.Device | None = None) -> tuple:
+        lo_hi, (row_lo, row_hi) = block_pieces(c)
+        counts = [int(hi - lo) for lo, hi in lo_hi]
+        caps = tuple(capacity_for(n) for n in counts)
         fused_total = int(fused_counts[:, c].sum()) if fused else 0
         inputs = {
             "block": np.int32(c),
-            "block_start": np.int32(start),
+            "block_start": np.int32(blocks[c][0]),
             "pre": _slices(host, order, lo_hi, caps, "pre"),
             "post": _slices(host, order, lo_hi, caps, "post"),
             "built": np.asarray(order, np.int32),
@@ -492,11 +504,23 @@ def network(
                 and int((widths.astype(np.int64) * shared["fused_cols"]).max(initial=0)) <= _INT32_MAX
             ),
         }
-        out = _assemble(shared, inputs, value_inputs, geometry, _freeze(block_static), _freeze(value_static))
-        output.add(out, sum(counts) + fused_total)
-    pre, post, *values = output.arrays()
+        operands = (shared, inputs, value_inputs, geometry)
+        if device is not None:  # computed where its slice is kept
+            operands = jax.device_put(operands, device)
+        return _assemble(*operands, _freeze(block_static), _freeze(value_static))
+
+    if out_sharding is None:
+        output = _Output(total, len(blocks))
+        for c in range(len(blocks)):
+            output.add(run_block(c), block_count(c))
+        pre, post, *values = output.arrays()
+    else:
+        pads = (n_total, n_total) + (0,) * len(value_plans)
+        counts = np.asarray([block_count(c) for c in range(len(blocks))], np.int64)
+        pre, post, *values = sharded_host_blocks(counts, run_block, pads, out_sharding)
     result = {kind: _core.attach_unit(v, value_static[kind][1]) for kind, v in zip(value_plans, values, strict=True)}
-    return Connectivity(pre, post, n_pre=n_total, n_post=n_total, **result)
+    n_syn = None if out_sharding is None else total
+    return Connectivity(pre, post, n_pre=n_total, n_post=n_total, n_syn=n_syn, **result)
 
 
 def _slices(host: dict, order: list[int], lo_hi: list, caps: tuple, name: str) -> tuple:

@@ -11,8 +11,9 @@ device count's ``S``, element for element equal to the unsharded build.
 Rules whose sorted order is a sequence of blocks, each drawn from its own key, are
 written by :func:`sharded_fill` (blocks of one length, as
 :func:`~jaxinit.topology._sampling.fill` writes them) or :func:`sharded_blocks` (blocks of
-counts known on the host): each device draws only the blocks that overlap its slice, so
-its memory is its slice plus one block. A rule drawn by post is moved into (pre, post)
+counts known on the host), or :func:`sharded_host_blocks` for a builder that prepares
+each block's inputs on the host: each device draws only the blocks that overlap its slice,
+so its memory is its slice plus one block. A rule drawn by post is moved into (pre, post)
 order by one exchange (:func:`sharded_to_pre_major`). Every other rule is built whole and
 then placed with :func:`shard`.
 """
@@ -278,6 +279,57 @@ def _blocks_runner(compute_block, pads, out_sharding, per_device, n_operands):
             out_specs=(spec,) * len(pads),
         )
     )  # fmt: skip
+
+
+def sharded_host_blocks(
+    counts: np.ndarray,
+    compute_block: Callable[[int, jax.Device], tuple[jax.Array, ...]],
+    pads: tuple[Any, ...],
+    out_sharding: NamedSharding,
+) -> tuple[jax.Array, ...]:
+    """Blocks of host-known ``counts`` laid end to end (block ``b``: the first
+    ``counts[b]`` entries of ``compute_block(b, device)``), split over the devices of
+    ``out_sharding`` and padded with ``pads``, for a builder that loops over its blocks on
+    the host (each block its own kernel call, its inputs prepared there).
+
+    Slice by slice, only the blocks that overlap the slice are computed, on a device that
+    keeps it, copied into one host buffer of the slice's length and placed; a block
+    crossing a boundary is computed for both slices (the same values: the same kernel and
+    inputs). So a device holds its slice plus one block, the host one slice plus one
+    block, and in a multi-process run each process computes its own devices' slices."""
+    offsets = block_offsets(counts)
+    total = int(offsets[-1])
+    per_device = slice_length(total, out_sharding)
+    shape = (per_device * devices(out_sharding),)
+    holders: dict[int, list[jax.Device]] = {}  # a slice's start -> the devices keeping it
+    for device, index in out_sharding.addressable_devices_indices_map(shape).items():
+        holders.setdefault(index[0].start or 0, []).append(device)
+    placed: dict[jax.Device, list[jax.Array]] = {}
+    dtypes = None  # the blocks' (known once one is computed)
+    for begin, keepers in sorted(holders.items()):
+        end = min(begin + per_device, total)
+        host = None
+        b = int(np.searchsorted(offsets, begin, side="right")) - 1
+        while begin < end and offsets[b] < end:
+            lo, hi = max(int(offsets[b]), begin), min(int(offsets[b + 1]), end)
+            if hi > lo:
+                out = compute_block(b, keepers[0])
+                dtypes = [x.dtype for x in out]
+                if host is None:
+                    host = [np.full(per_device, pad, dtype) for pad, dtype in zip(pads, dtypes, strict=True)]
+                for buffer, x in zip(host, out, strict=True):
+                    buffer[lo - begin : hi - begin] = np.asarray(x)[lo - offsets[b] : hi - offsets[b]]
+            b += 1
+        if host is None:  # a slice of padding only (this process may hold no synapse at all)
+            if dtypes is None:
+                dtypes = [x.dtype for x in jax.eval_shape(lambda: compute_block(0, None))]
+            host = [np.full(per_device, pad, dtype) for pad, dtype in zip(pads, dtypes, strict=True)]
+        for device in keepers:
+            placed[device] = [jax.device_put(buffer, device) for buffer in host]
+    return tuple(
+        jax.make_array_from_single_device_arrays(shape, out_sharding, [pieces[a] for pieces in placed.values()])
+        for a in range(len(pads))
+    )
 
 
 def sharded_to_pre_major(
