@@ -3,17 +3,19 @@
 Run: ``python benchmarks/sharded.py [--print]`` (it restarts itself with 8 emulated CPU
 devices, ``XLA_FLAGS=--xla_force_host_platform_device_count=8``). For the rules drawn where
 they are kept (``fixed_outdegree``, ``fixed_indegree`` with its exchange, sparse
-``pairwise_bernoulli``, block-wise ``with_weights``), on 1, 2, 4 and 8 devices: the
-per-device memory of the compiled program from XLA's memory analysis (output + temporaries), the
-cold time (first build in the process: compilation included) and the warm time (best of
-two), and the XLA compilations of the cold build (``jax.monitoring``). The emulated devices
-share the machine's cores, so time does not scale with the device count here; memory must.
+``pairwise_bernoulli``, block-wise ``with_weights``, the microcircuit's ``network``), on 1,
+2, 4 and 8 devices: the per-device memory of the compiled program from XLA's memory analysis
+(output + temporaries), the cold time (first build in the process: compilation included)
+and the warm time (best of two), and the XLA compilations of the cold build
+(``jax.monitoring``). The emulated devices share the machine's cores, so time does not
+scale with the device count here; memory must.
 Rewrites the "sharded" section of RESULTS.md. About 4 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -25,19 +27,24 @@ FLAG = "--xla_force_host_platform_device_count=8"
 N_OUT, K_OUT = 100_000, 100  # fixed_outdegree: 10^7 synapses
 N_BER, P_BER = 100_000, 0.001  # pairwise_bernoulli: ~10^7 synapses
 BLOCK = 1 << 18
+N_DENSE, P_DENSE = 10_000, 0.1  # dense pairwise_bernoulli: ~10^7 synapses, 10^8 draws
+PD_SCALE = 0.2  # the Potjans–Diesmann microcircuit: 1.2·10^7 synapses
 
 
 def _measure() -> list[dict]:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import jax
+    import numpy as np
     from jax import monitoring
     from jax.sharding import NamedSharding, PartitionSpec
 
     import jaxinit as ji
+    from jaxinit import models
     from jaxinit.topology import fixed_indegree, fixed_outdegree, pairwise_bernoulli, with_weights
-    from jaxinit.topology._counts import _sparse_row_blocks
+    from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks, bernoulli_stream
     from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded
+    from jaxinit.topology._sampling import capacity_for
     from jaxinit.topology._shard import blocks_program, pre_major_program
     from jaxinit.topology._spatial import split_callable
     from jaxinit.topology._values import _in_blocks
@@ -108,6 +115,21 @@ def _measure() -> list[dict]:
             mem = memory(run.lower(*args))
         rows.append(dict(rule=f"pairwise_bernoulli {N_BER:.0e}, p={P_BER}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=int(blocks[0].sum())))  # fmt: skip
+        # pairwise_bernoulli, dense: every pair decided by its own draw (the devices count, then draw)
+        cold, warm, made = timed(lambda s=sharding: pairwise_bernoulli(key, N_DENSE, p=P_DENSE, out_sharding=s))
+        conn = pairwise_bernoulli(key, N_DENSE, p=P_DENSE, out_sharding=sharding)
+        operands = (jax.random.split(key)[1], np.int32(N_DENSE - 1), np.int32(N_DENSE * (N_DENSE - 1)),
+                    np.uint32(math.ceil(P_DENSE * 2**32)), np.bool_(False))  # fmt: skip
+        if sharding is None:
+            mem = memory(bernoulli_stream.lower(*operands, capacity=capacity_for(conn.nnz), skip_diagonal=True))
+        else:
+            n_blocks = -(-N_DENSE * (N_DENSE - 1) // _STREAM_BLOCK)
+            counts = np.full(n_blocks, conn.nnz // n_blocks)
+            counts[: conn.nnz - counts.sum()] += 1  # the same total: the program's sizes depend on it alone
+            run, args = blocks_program(counts, StreamBlock(True), operands, (N_DENSE, N_DENSE), sharding)
+            mem = memory(run.lower(*args))
+        rows.append(dict(rule=f"pairwise_bernoulli {N_DENSE:.0e}, p={P_DENSE} (dense)", devices=count or 0,
+                         memory=mem, cold=cold, warm=warm, compiles=made, nnz=conn.nnz))  # fmt: skip
         # weights block-wise on the sharded fixed_outdegree
         conn = fixed_outdegree(key, N_OUT, None, K_OUT, out_sharding=sharding)
         cold, warm, made = timed(lambda c=conn: with_weights(key, c, weights, block_size=BLOCK).weight)
@@ -115,7 +137,43 @@ def _measure() -> list[dict]:
         mem = memory(_in_blocks.lower(key, conn.pre, conn.post, None, leaves, {}, *config))
         rows.append(dict(rule="with_weights lognormal, block-wise", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
+        # the microcircuit: network's host loop over blocks, each device computing those of its slice
+        cold, warm, made = timed(lambda s=sharding: models.potjans_diesmann(key, PD_SCALE, out_sharding=s).conn)
+        conn = models.potjans_diesmann(key, PD_SCALE, out_sharding=sharding).conn
+        mem = max(sum(x.nbytes for x in shards) for shards in _by_device(conn).values()) + _block_memory(key)
+        rows.append(dict(rule=f"potjans_diesmann scale {PD_SCALE}, blocks of 10^6", devices=count or 0,
+                         memory=mem, cold=cold, warm=warm, compiles=made, nnz=conn.nnz))  # fmt: skip
     return rows
+
+
+def _by_device(conn) -> dict:
+    """Each device's buffers of ``conn`` (pre, post, weight, delay)."""
+    held: dict = {}
+    for array in (conn.pre, conn.post, conn.weight, conn.delay):
+        array = getattr(array, "mantissa", array)
+        for piece in array.addressable_shards:
+            held.setdefault(piece.device, []).append(piece.data)
+    return held
+
+
+def _block_memory(key) -> int:
+    """XLA's memory analysis (temporaries) of the microcircuit's block kernel, on its first block."""
+    from jaxinit import models
+    from jaxinit.topology import _network
+
+    seen = []
+    assemble = _network._assemble
+
+    def recording(*args):
+        seen.append(args)
+        return assemble(*args)
+
+    _network._assemble = recording
+    try:
+        models.potjans_diesmann(key, PD_SCALE)
+    finally:
+        _network._assemble = assemble
+    return assemble.lower(*seen[0]).compile().memory_analysis().temp_size_in_bytes
 
 
 def _table(rows: list[dict]) -> str:
@@ -153,7 +211,8 @@ def main() -> None:
         "(time does not scale here, memory does). Per-device memory: XLA's memory analysis of the compiled "
         "sharded program (output slice + temporaries; the unsharded row is the whole output + temporaries, for "
         "pairwise_bernoulli, built by a host loop over blocks, the concatenated result alone; for fixed_indegree "
-        "the larger of its two programs, the exchange counted with its input). A sharded "
+        "the larger of its two programs, the exchange counted with its input; for the microcircuit, built by a host "
+        "loop over blocks, the bytes of the device's buffers plus the block kernel's temporaries). A sharded "
         "pairwise_bernoulli compiles one program per slice length (the count is random): a repeat of the same "
         "request compiles nothing.\n\n"
         + _table(rows)

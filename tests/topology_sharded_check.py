@@ -33,7 +33,7 @@ from jaxinit.topology import (
     with_delays,
     with_weights,
 )
-from jaxinit.topology._counts import _sparse_row_blocks
+from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks
 from jaxinit.topology._random import _fixed_degree_sharded
 from jaxinit.topology._shard import blocks_program
 
@@ -76,7 +76,10 @@ CASES = [
         lambda **kw: random_topology(KEY, 70_000, n_syn=30_000, multapses=True, block_size=4096, **kw),
         True,
     ),
+    # dense (p > 1/64): every pair decided by its own draw; the devices count, then draw their slices
     ("pairwise_bernoulli", lambda **kw: pairwise_bernoulli(KEY, 700, p=0.05, **kw), True),
+    ("pairwise_bernoulli dense 2 populations", lambda **kw: pairwise_bernoulli(KEY, 900, 400, p=0.3, **kw), True),
+    ("pairwise_bernoulli p=1", lambda **kw: pairwise_bernoulli(KEY, 300, p=1.0, allow_autapse=True, **kw), True),
     # sparse and in blocks of rows: drawn per device
     ("pairwise_bernoulli blocks", lambda **kw: pairwise_bernoulli(KEY, 1500, p=0.01, block_size=2000, **kw), True),
     (
@@ -205,6 +208,17 @@ def check_memory():
         assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
         # one block's sampler: its capacity (at most twice the block) at ~60 bytes a slot
         assert stats.temp_size_in_bytes < 128 * block, (count, stats)
+    # dense pairwise_bernoulli: each device its slice and one stream block
+    n, p = 3000, 0.1
+    operands = (jax.random.split(KEY)[1], np.int32(n - 1), np.int32(n * (n - 1)), np.uint32(p * 2**32), np.bool_(False))
+    counts = np.full(-(-n * (n - 1) // _STREAM_BLOCK), _STREAM_BLOCK // 10)  # about p of each block
+    for count in (1, 2, 4, 8):
+        sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
+        run, args = blocks_program(counts, StreamBlock(True), operands, (n, n), sharding)
+        stats = run.lower(*args).compile().memory_analysis()
+        per_device = -(-int(counts.sum()) // count)
+        assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
+        assert stats.temp_size_in_bytes < 64 * _STREAM_BLOCK, (count, stats)
 
 
 def check_network_blocks_per_device():

@@ -18,7 +18,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding
+from jax import lax
+from jax.sharding import NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -42,6 +43,7 @@ from jaxinit.topology._shard import (
     connectivity_from_blocks,
     devices,
     sharded,
+    sharded_blocks,
 )
 
 # pair spaces up to this size are subsets of linear indices, one program per capacity class
@@ -245,6 +247,25 @@ def all_to_all(n_pre: int, n_post: int | None = None, allow_autapse: bool = Fals
 _STREAM_BLOCK = 1 << 16
 
 
+def _stream_block(key, b, n_cols, allowed, threshold, certain, skip_diagonal):
+    """Stream block ``b`` of :func:`bernoulli_stream`: its pairs ``(pre, post)`` (row-major
+    linear indices ``b · _STREAM_BLOCK + lane``) and which are kept."""
+    index = b * _STREAM_BLOCK + jnp.arange(_STREAM_BLOCK, dtype=jnp.int32)
+    bits = jax.random.bits(jax.random.fold_in(key, b), (_STREAM_BLOCK,), jnp.uint32)
+    keep = (index < allowed) & (certain | (bits < threshold))
+    pre, post = index // n_cols, index % n_cols
+    if skip_diagonal:
+        post = _skip(pre, post, keep)
+    return pre, post, keep
+
+
+def _kept_first(pre, post, keep):
+    """A stream block's kept pairs moved to its front, in order (zeros after them)."""
+    at = jnp.where(keep, jnp.cumsum(keep, dtype=jnp.int32) - 1, _STREAM_BLOCK)
+    chunk_pre = jnp.zeros(_STREAM_BLOCK, jnp.int32).at[at].set(pre, mode="drop")
+    return chunk_pre, jnp.zeros(_STREAM_BLOCK, jnp.int32).at[at].set(post, mode="drop")
+
+
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal"))
 def bernoulli_stream(key, n_cols, allowed, threshold, certain, *, capacity, skip_diagonal):
     """Every allowed pair (row-major linear index below ``allowed``) kept independently when its
@@ -252,20 +273,12 @@ def bernoulli_stream(key, n_cols, allowed, threshold, certain, *, capacity, skip
     ``capacity`` slots, and how many were kept (also past ``capacity``: those are dropped). One
     draw per pair, so the work is O(allowed); sizes and the threshold are traced."""
     n_cols = jnp.maximum(n_cols, 1)
-    lane = jnp.arange(_STREAM_BLOCK, dtype=jnp.int32)
 
     def body(b, state):
         out_pre, out_post, count = state
-        index = b * _STREAM_BLOCK + lane
-        bits = jax.random.bits(jax.random.fold_in(key, b), (_STREAM_BLOCK,), jnp.uint32)
-        keep = (index < allowed) & (certain | (bits < threshold))
-        pre, post = index // n_cols, index % n_cols
-        if skip_diagonal:
-            post = _skip(pre, post, keep)
-        at = jnp.where(keep, jnp.cumsum(keep, dtype=jnp.int32) - 1, _STREAM_BLOCK)
+        pre, post, keep = _stream_block(key, b, n_cols, allowed, threshold, certain, skip_diagonal)
+        chunk_pre, chunk_post = _kept_first(pre, post, keep)
         start = jnp.minimum(count, capacity)
-        chunk_pre = jnp.zeros(_STREAM_BLOCK, jnp.int32).at[at].set(pre, mode="drop")
-        chunk_post = jnp.zeros(_STREAM_BLOCK, jnp.int32).at[at].set(post, mode="drop")
         out_pre = jax.lax.dynamic_update_slice(out_pre, chunk_pre, (start,))
         out_post = jax.lax.dynamic_update_slice(out_post, chunk_post, (start,))
         return out_pre, out_post, count + jnp.sum(keep, dtype=jnp.int32)
@@ -274,6 +287,56 @@ def bernoulli_stream(key, n_cols, allowed, threshold, certain, *, capacity, skip
     empty_ = jnp.zeros(capacity + _STREAM_BLOCK, jnp.int32)
     out_pre, out_post, count = jax.lax.fori_loop(0, n_blocks, body, (empty_, empty_, jnp.int32(0)))
     return out_pre[:capacity], out_post[:capacity], count
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamBlock:
+    """Stream block ``b``'s kept pairs, first in its slots, for :func:`sharded_blocks` (compared by
+    value: one sharded program for every dense request with the same diagonal rule)."""
+
+    skip_diagonal: bool
+
+    def __call__(self, operands, b):
+        key, n_cols, allowed, threshold, certain = operands
+        return _kept_first(*_stream_block(key, b, n_cols, allowed, threshold, certain, self.skip_diagonal))
+
+
+@functools.lru_cache(maxsize=16)
+def _stream_counts_program(out_sharding: NamedSharding, per_device: int):
+    """Each device counts the kept pairs of its share of the stream blocks (``per_device``
+    of them, a power of two: one program per capacity class)."""
+    axis = out_sharding.spec[0]
+
+    def local(key, n_cols, allowed, threshold, certain):
+        first = lax.axis_index(axis) * per_device
+        n_blocks = (allowed + _STREAM_BLOCK - 1) // _STREAM_BLOCK
+
+        def body(i, counts):
+            b = first + i
+            _, _, keep = _stream_block(key, b, n_cols, allowed, threshold, certain, False)
+            return counts.at[i].set(jnp.where(b < n_blocks, jnp.sum(keep, dtype=jnp.int32), 0))
+
+        counts = lax.pcast(jnp.zeros(per_device, jnp.int32), (axis,), to="varying")
+        return lax.fori_loop(0, jnp.clip(n_blocks - first, 0, per_device), body, counts)
+
+    replicated = PartitionSpec()
+    run = jax.shard_map(local, mesh=out_sharding.mesh, in_specs=(replicated,) * 5, out_specs=PartitionSpec(axis))
+    return jax.jit(run)
+
+
+def sharded_bernoulli_stream(key, n_pre, n_post, n_cols, allowed, threshold, certain, skip_diagonal, out_sharding):
+    """:func:`bernoulli_stream`'s pairs split over the devices of ``out_sharding``: the devices
+    count the stream blocks' kept pairs, a share each, then each draws the blocks that
+    overlap its slice again and keeps those (two draws per pair in all, spread over the
+    devices; memory per device: its slice plus one block)."""
+    operands = (key, np.int32(max(n_cols, 1)), np.int32(allowed), threshold, np.bool_(certain))
+    n_blocks = -(-allowed // _STREAM_BLOCK)
+    per_device = capacity_for(-(-n_blocks // devices(out_sharding)))
+    counts = np.asarray(_stream_counts_program(out_sharding, per_device)(*operands))[:n_blocks]
+    if not counts.any():
+        return sharded(empty(n_pre, n_post), out_sharding)
+    pre, post = sharded_blocks(counts, StreamBlock(skip_diagonal), operands, (n_pre, n_post), out_sharding)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=int(counts.sum()))
 
 
 def binomial_count(key: jax.Array, n: int, p: float) -> int:
@@ -336,7 +399,9 @@ def pairwise_bernoulli(
         over its devices, equal to the unsharded build (padding as in
         :func:`~jaxinit.topology.shard`). A sparse request in blocks of rows is drawn on
         the devices, each only the blocks of its slice (memory: the slice plus one block);
-        any other is built whole on one device, then placed.
+        so is a dense one decided pair by pair (the devices first count a share of the
+        pairs each, to know where each slice starts: two draws per pair in all); any other
+        is built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, without weights.
@@ -369,7 +434,8 @@ def pairwise_bernoulli(
             "that int32 indices address; lower p or build the network in parts"
         )
     in_row_blocks = allowed > _SMALL_SPACE and p <= _DRAWS_MAX_DENSITY and n_pre > _rows_per_block(n_cols, p, block)
-    share = 1 if out_sharding is None or not in_row_blocks else devices(out_sharding)
+    streamed = p > _DRAWS_MAX_DENSITY and _SMALL_SPACE < allowed < INDEX_LIMIT - _STREAM_BLOCK
+    share = 1 if out_sharding is None or not (in_row_blocks or streamed) else devices(out_sharding)
     check_memory(name, capacity_for(min(allowed, math.ceil((mean + 6 * sd) / share))), "fixed_indegree")
     key = _core.check_key(name, key)
     if _core.is_traced(key):
@@ -400,6 +466,10 @@ def pairwise_bernoulli(
         # dense: a draw per pair, one program per capacity class (the exact k-subset sampler
         # would compile for every count); the count is then the kernel's own Binomial draw
         threshold = np.uint32(min(math.ceil(p * 2**32), 2**32 - 1))
+        if out_sharding is not None:  # each device counts a share, then draws its slice
+            return sharded_bernoulli_stream(
+                key_pairs, n_pre, n_post, n_cols, allowed, threshold, p >= 1, skip_diagonal, out_sharding
+            )
         args = (key_pairs, np.int32(n_cols), np.int32(allowed), threshold, np.bool_(p >= 1))
         capacity = capacity_for(min(allowed, math.ceil(mean + 6 * sd) + 1))
         pre, post, count = bernoulli_stream(*args, capacity=capacity, skip_diagonal=skip_diagonal)
