@@ -41,10 +41,10 @@ def _measure() -> list[dict]:
 
     import jaxinit as ji
     from jaxinit import models
-    from jaxinit.topology import fixed_indegree, fixed_outdegree, pairwise_bernoulli, with_weights
+    from jaxinit.topology import fixed_indegree, fixed_outdegree, pairwise_bernoulli, random_topology, with_weights
     from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks, bernoulli_stream
-    from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded
-    from jaxinit.topology._sampling import capacity_for
+    from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
+    from jaxinit.topology._sampling import capacity_for, sample_pairs
     from jaxinit.topology._shard import blocks_program, pre_major_program
     from jaxinit.topology._spatial import split_callable
     from jaxinit.topology._values import _in_blocks
@@ -115,6 +115,17 @@ def _measure() -> list[dict]:
             mem = memory(run.lower(*args))
         rows.append(dict(rule=f"pairwise_bernoulli {N_BER:.0e}, p={P_BER}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=int(blocks[0].sum())))  # fmt: skip
+        # random_topology, distinct pairs: the skip sampler's first pass on each device, then its slice
+        cold, warm, made = timed(lambda s=sharding: random_topology(key, N_OUT, n_syn=N_OUT * K_OUT, out_sharding=s))
+        if sharding is None:
+            mem = memory(sample_pairs.lower(key, N_OUT, N_OUT - 1, N_OUT * K_OUT, 0, True, BLOCK))
+        else:
+            plan = _skip_plan(key, N_OUT, N_OUT - 1, N_OUT * K_OUT, BLOCK)
+            config = (N_OUT, N_OUT, N_OUT - 1, N_OUT * K_OUT, True, BLOCK, sharding)
+            mem = max(memory(_skip_plan.lower(key, N_OUT, N_OUT - 1, N_OUT * K_OUT, BLOCK)),
+                      memory(_skip_pairs_sharded.lower(plan[:-1], *config)))  # fmt: skip
+        rows.append(dict(rule=f"random_topology {N_OUT:.0e}, n_syn={N_OUT * K_OUT:.0e}", devices=count or 0,
+                         memory=mem, cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
         # pairwise_bernoulli, dense: every pair decided by its own draw (the devices count, then draw)
         cold, warm, made = timed(lambda s=sharding: pairwise_bernoulli(key, N_DENSE, p=P_DENSE, out_sharding=s))
         conn = pairwise_bernoulli(key, N_DENSE, p=P_DENSE, out_sharding=sharding)

@@ -34,7 +34,7 @@ from jaxinit.topology import (
     with_weights,
 )
 from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks
-from jaxinit.topology._random import _fixed_degree_sharded
+from jaxinit.topology._random import _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
 from jaxinit.topology._shard import blocks_program
 
 KEY = jax.random.key(7)
@@ -68,7 +68,14 @@ def network_blocks_case(**kw):
 # (name, build(**kw) -> Connectivity, exact): exact=False where XLA may fuse the one-draw
 # arithmetic differently in the compiled sharded program (values within 2 ulp)
 CASES = [
+    # distinct pairs by geometric skips: a replicated first pass, then each device its slice
     ("random_topology", lambda **kw: random_topology(KEY, 500, n_syn=12_345, **kw), True),
+    (
+        "random_topology blocks 2 populations",
+        lambda **kw: random_topology(KEY, 1000, 300, n_syn=50_000, block_size=4096, **kw),
+        True,
+    ),
+    ("random_topology every pair", lambda **kw: random_topology(KEY, 300, n_syn=300 * 299, **kw), True),
     ("random_topology multapses", lambda **kw: random_topology(KEY, 40, 30, n_syn=5_001, multapses=True, **kw), True),
     # multapses past 32 bits of pairs: blocks of rows, drawn per device
     (
@@ -208,6 +215,16 @@ def check_memory():
         assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
         # one block's sampler: its capacity (at most twice the block) at ~60 bytes a slot
         assert stats.temp_size_in_bytes < 128 * block, (count, stats)
+    # random_topology (distinct pairs by geometric skips): the first pass replicated (its blocks'
+    # starts and the surplus removed, O(blocks + surplus)), then each device its slice and one block
+    n, k, block = 5000, 1_000_000, 1 << 14
+    plan = _skip_plan(KEY, n, n - 1, k, block)
+    for count in (1, 2, 4, 8):
+        sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
+        stats = _skip_pairs_sharded.lower(plan[:-1], n, n, n - 1, k, True, block, sharding).compile().memory_analysis()
+        per_device = -(-k // count)
+        assert 2 * 4 * per_device <= stats.output_size_in_bytes <= 2 * 4 * per_device + 64, (count, stats)
+        assert stats.temp_size_in_bytes < 64 * block, (count, stats)
     # dense pairwise_bernoulli: each device its slice and one stream block
     n, p = 3000, 0.1
     operands = (jax.random.split(KEY)[1], np.int32(n - 1), np.int32(n * (n - 1)), np.uint32(p * 2**32), np.bool_(False))

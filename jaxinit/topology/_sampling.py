@@ -36,7 +36,7 @@ from jax import lax
 # elements drawn or computed at once in the large passes: bounds their temporaries
 DEFAULT_BLOCK = 1 << 18
 # gaps below this p' would be too long for int32 blocks: such sparse requests draw pairs directly
-_MIN_SKIP_DENSITY = 1e-5
+MIN_SKIP_DENSITY = 1e-5
 # how many standard deviations p' sits above the target count, and the buffer beyond it
 _SURPLUS_SIGMAS, _BUFFER_SIGMAS = 6.0, 12.0
 _INT32_MAX = jnp.iinfo(jnp.int32).max
@@ -246,6 +246,7 @@ class _Candidates:
 
     def __init__(self, key, n_rows, n_cols, density, slots, block):
         self.n_rows, self.n_cols, self.density = n_rows, n_cols, density
+        self.slots_requested = slots  # (``slots`` below is rounded up to whole blocks)
         self.gaps_max = 1 + math.ceil(-math.log(2.0**-33) / -math.log1p(-density)) if density < 1 else 1
         # a power of two: XLA's CPU loops run 3-4x slower on odd lengths such as 471,767
         self.block = min(slots, block, 1 << ((2**30) // self.gaps_max).bit_length() - 1)
@@ -337,43 +338,62 @@ def _choose_removals(key, count, k, spare):
     return removed, ok
 
 
+def kept_in_block(candidates, starts, removed, count, b):
+    """Block ``b``'s candidates left after removing the sorted indices ``removed``: they are
+    outputs ``first`` onwards, ``n_kept`` of them; ``(first, n_kept, rows, cols)`` with
+    ``(block,)`` rows and columns, output ``first + j`` at ``j < n_kept``."""
+    block = candidates.block
+    spare_index = jnp.arange(removed.shape[0], dtype=jnp.int32)
+    start = b * block
+    lo, hi = jnp.searchsorted(removed, jnp.stack([start, start + block]), side="left").astype(jnp.int32)
+    n_kept = jnp.clip(count - start, 0, block) - (hi - lo)
+    # kept j of this block is candidate j + #{its removals q : removed[q] - start - (q - lo) <= j}
+    mine = (spare_index >= lo) & (spare_index < hi)
+    hits = jnp.zeros(block + 1, jnp.int32).at[jnp.where(mine, removed - start - spare_index + lo, block)].add(1)
+    skipped = lax.associative_scan(jnp.add, hits[:block])
+    j = jnp.arange(block, dtype=jnp.int32)
+    rows, cols = candidates.position(starts, b, candidates.sums(b)[jnp.minimum(j + skipped, block - 1)])
+    return start - lo, n_kept, rows, cols
+
+
 def _kept_positions(candidates, starts, removed, count, k):
     """Rows and columns of the candidates in ``[0, count)`` left after removing the sorted
     indices ``removed``: ``k`` of them, written block by block in place."""
     block, width = candidates.block, min(candidates.block, k)
-    spare_index = jnp.arange(removed.shape[0], dtype=jnp.int32)
 
     def write_block(b, buffers):
-        first = b * block
-        lo, hi = jnp.searchsorted(removed, jnp.stack([first, first + block]), side="left").astype(jnp.int32)
-        n_kept = jnp.clip(count - first, 0, block) - (hi - lo)
-        # kept j of this block is candidate j + #{its removals q : removed[q] - first - (q - lo) <= j}
-        mine = (spare_index >= lo) & (spare_index < hi)
-        hits = jnp.zeros(block + 1, jnp.int32).at[jnp.where(mine, removed - first - spare_index + lo, block)].add(1)
-        skipped = lax.associative_scan(jnp.add, hits[:block])
-        # this block's kept candidates are outputs first - lo onwards: a window of `width`
-        # outputs from there (moved back to end at k) keeps the slots that are not its own
-        start, j = window(first - lo, width, k)
+        first, n_kept, rows, cols = kept_in_block(candidates, starts, removed, count, b)
+        # a window of `width` outputs from `first` (moved back to end at k) keeps the slots
+        # that are not this block's own
+        start, j = window(first, width, k)
         ours = (j >= 0) & (j < n_kept)
         j = jnp.clip(j, 0, block - 1)
-        rows, cols = candidates.position(starts, b, candidates.sums(b)[j + skipped[j]])
-        return put(buffers[0], start, rows, ~ours), put(buffers[1], start, cols, ~ours)
+        return put(buffers[0], start, rows[j], ~ours), put(buffers[1], start, cols[j], ~ours)
 
     empty = (jnp.zeros(k, jnp.int32), jnp.zeros(k, jnp.int32))
     return lax.fori_loop(0, candidates.keys.shape[0], write_block, empty)
 
 
-def _sample_by_skips(key, n_rows, n_cols, k, block):
+def skip_candidates(key_skips, n_rows, n_cols, k, block):
+    """The :class:`_Candidates` that the geometric-skip sampler draws ``k`` pairs from: a
+    Bernoulli subset a few standard deviations larger than ``k``, from ``key_skips``."""
     allowed = n_rows * n_cols
     sigma = math.sqrt(k * (1 - k / allowed)) if allowed else 0.0
     density = min(1.0, (k + _SURPLUS_SIGMAS * sigma + 4) / allowed)
     slots = min(allowed + 1, math.ceil(allowed * density + _BUFFER_SIGMAS * sigma + 16))
+    return _Candidates(key_skips, n_rows, n_cols, density, slots, block)
+
+
+def skip_plan(key, n_rows, n_cols, k, block):
+    """The first pass of the geometric-skip sampler: ``(key_skips, starts, removed, count,
+    ok)``, after which :func:`kept_in_block` gives any block's outputs on its own (the
+    candidates from :func:`skip_candidates`); O(blocks + surplus) memory."""
 
     def attempt(key):
         key_skips, key_removal = jax.random.split(key)
-        candidates = _Candidates(key_skips, n_rows, n_cols, density, slots, block)
+        candidates = skip_candidates(key_skips, n_rows, n_cols, k, block)
         starts, count = candidates.locate()
-        removed, removal_ok = _choose_removals(key_removal, count, k, slots - k)
+        removed, removal_ok = _choose_removals(key_removal, count, k, candidates.slots_requested - k)
         # the subset is a true Bernoulli draw only if the candidates reached past the end
         ok = (count >= k) & (count < candidates.slots) & removal_ok
         return key_skips, starts, removed, count, ok
@@ -384,9 +404,13 @@ def _sample_by_skips(key, n_rows, n_cols, k, block):
         return (key, *attempt(key_attempt))
 
     key, key_attempt = jax.random.split(key)
-    state = _bounded_while(lambda s: ~s[-1], retry, (key, *attempt(key_attempt)))
-    _, key_skips, starts, removed, count, ok = state
-    candidates = _Candidates(key_skips, n_rows, n_cols, density, slots, block)
+    _, *plan = _bounded_while(lambda s: ~s[-1], retry, (key, *attempt(key_attempt)))
+    return tuple(plan)
+
+
+def _sample_by_skips(key, n_rows, n_cols, k, block):
+    key_skips, starts, removed, count, ok = skip_plan(key, n_rows, n_cols, k, block)
+    candidates = skip_candidates(key_skips, n_rows, n_cols, k, block)
     return (*_kept_positions(candidates, starts, removed, count, k), ok)
 
 
@@ -430,7 +454,7 @@ def sample_pairs(key, n_rows, n_cols, k, row_offset=0, skip_diagonal=False, bloc
         empty = jnp.zeros(0, jnp.int32)
         return empty, empty, jnp.ones((), bool)
     allowed = n_rows * n_cols
-    if k / allowed >= _MIN_SKIP_DENSITY:
+    if k / allowed >= MIN_SKIP_DENSITY:
         rows, cols, ok = _sample_by_skips(key, n_rows, n_cols, k, block)
     else:
         rows, cols, ok = sample_by_draws(key, n_rows, n_cols, k)

@@ -159,9 +159,9 @@ def sharded_fill(
             where = jnp.where(mine, i - begin, per_device)  # out of range: dropped
             nearest = jnp.clip(i - begin, 0, per_device - 1)
             values = compute_block(operands, tuple(x[nearest] for x in split), b, start)
-            return _write(buffers, where, values)
+            return write_at(buffers, where, values)
 
-        buffers = _blank_slices(pads, shapes, per_device, axis)
+        buffers = blank_slices(pads, shapes, per_device, axis)
         return lax.fori_loop(begin // block, (end + block - 1) // block, body, buffers)
 
     spec = PartitionSpec(axis)
@@ -172,7 +172,7 @@ def sharded_fill(
     return run(*operands, *split)
 
 
-def _blank_slices(pads, shapes, per_device: int, axis: str) -> tuple[jax.Array, ...]:
+def blank_slices(pads, shapes, per_device: int, axis: str) -> tuple[jax.Array, ...]:
     """A device's slices, all padding. They differ per device, which JAX must be told (they
     vary along the mesh axis) to carry them through a loop inside ``shard_map``."""
     return tuple(
@@ -181,7 +181,7 @@ def _blank_slices(pads, shapes, per_device: int, axis: str) -> tuple[jax.Array, 
     )
 
 
-def _write(buffers: tuple[jax.Array, ...], where: jax.Array, values: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
+def write_at(buffers: tuple[jax.Array, ...], where: jax.Array, values: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
     """``values`` written at ``where`` in each slice (positions out of range are dropped)."""
     return tuple(buf.at[where].set(v, mode="drop") for buf, v in zip(buffers, values, strict=True))
 
@@ -266,9 +266,9 @@ def _blocks_runner(compute_block, pads, out_sharding, per_device, n_operands):
             mine = (i < offsets[b + 1]) & (i >= begin) & (i < begin + per_device)
             where = jnp.where(mine, i - begin, per_device)  # out of range: dropped
             values = compute_block(operands, b)
-            return _write(buffers, where, values)
+            return write_at(buffers, where, values)
 
-        buffers = _blank_slices(pads, shapes, per_device, axis)
+        buffers = blank_slices(pads, shapes, per_device, axis)
         return lax.fori_loop(first[0], stop[0], body, buffers)
 
     spec = PartitionSpec(axis)
