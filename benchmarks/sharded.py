@@ -15,6 +15,7 @@ Rewrites the "sharded" section of RESULTS.md. About 4 minutes.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import subprocess
@@ -28,6 +29,7 @@ N_OUT, K_OUT = 100_000, 100  # fixed_outdegree: 10^7 synapses
 N_BER, P_BER = 100_000, 0.001  # pairwise_bernoulli: ~10^7 synapses
 BLOCK = 1 << 18
 N_DENSE, P_DENSE = 10_000, 0.1  # dense pairwise_bernoulli: ~10^7 synapses, 10^8 draws
+SIGMA = 0.1  # distance_probability: 10^4 neurons on a unit torus, ~3·10^6 synapses (benchmarks/spatial.py)
 PD_SCALE = 0.2  # the Potjans–Diesmann microcircuit: 1.2·10^7 synapses
 
 
@@ -40,8 +42,15 @@ def _measure() -> list[dict]:
     from jax.sharding import NamedSharding, PartitionSpec
 
     import jaxinit as ji
-    from jaxinit import models
-    from jaxinit.topology import fixed_indegree, fixed_outdegree, pairwise_bernoulli, random_topology, with_weights
+    from jaxinit import models, profiles
+    from jaxinit.topology import (
+        distance_probability,
+        fixed_indegree,
+        fixed_outdegree,
+        pairwise_bernoulli,
+        random_topology,
+        with_weights,
+    )
     from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks, bernoulli_stream
     from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
     from jaxinit.topology._sampling import capacity_for, sample_pairs
@@ -57,6 +66,7 @@ def _measure() -> list[dict]:
 
     monitoring.register_event_duration_secs_listener(on_event)
     key = jax.random.key(0)
+    positions = jax.random.uniform(jax.random.key(1), (10_000, 2))
 
     def memory(lowered) -> int:
         stats = lowered.compile().memory_analysis()
@@ -141,6 +151,13 @@ def _measure() -> list[dict]:
             mem = memory(run.lower(*args))
         rows.append(dict(rule=f"pairwise_bernoulli {N_DENSE:.0e}, p={P_DENSE} (dense)", devices=count or 0,
                          memory=mem, cold=cold, warm=warm, compiles=made, nnz=conn.nnz))  # fmt: skip
+        # distance_probability: each device the pairs onto its share of the posts, then one exchange
+        profile = profiles.gaussian(SIGMA, amplitude=0.5, max_distance=3 * SIGMA)
+        build = functools.partial(distance_probability, key, positions, profile=profile, box=1.0)
+        cold, warm, made = timed(lambda s=sharding, b=build: b(out_sharding=s))
+        mem, nnz = _recorded_memory(build, sharding)
+        rows.append(dict(rule=f"distance_probability {len(positions):.0e}, sigma={SIGMA}", devices=count or 0,
+                         memory=mem, cold=cold, warm=warm, compiles=made, nnz=nnz))  # fmt: skip
         # weights block-wise on the sharded fixed_outdegree
         conn = fixed_outdegree(key, N_OUT, None, K_OUT, out_sharding=sharding)
         cold, warm, made = timed(lambda c=conn: with_weights(key, c, weights, block_size=BLOCK).weight)
@@ -155,6 +172,56 @@ def _measure() -> list[dict]:
         rows.append(dict(rule=f"potjans_diesmann scale {PD_SCALE}, blocks of 10^6", devices=count or 0,
                          memory=mem, cold=cold, warm=warm, compiles=made, nnz=conn.nnz))  # fmt: skip
     return rows
+
+
+def _recorded_memory(build, sharding) -> tuple[int, int]:
+    """The largest per-device memory of ``build``'s programs (each device's draw of its share,
+    then the exchange: XLA's memory analysis of each, arguments included), and the synapses."""
+    from jaxinit.topology import _shard, _thinning
+
+    seen = []
+    originals = (_thinning._thinned_loop, _shard._exchange_program)
+
+    def record(original):
+        def run(*args, **kwargs):
+            seen.append((original, args, kwargs))
+            return original(*args, **kwargs)
+
+        return run
+
+    _thinning._thinned_loop = record(originals[0])
+    try:
+        conn = build(out_sharding=sharding)
+    finally:
+        _thinning._thinned_loop = originals[0]
+    largest = 0
+    for original, args, kwargs in seen:
+        stats = original.lower(*args, **kwargs).compile().memory_analysis()
+        largest = max(largest, stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes)
+    if sharding is not None:  # the exchange, with its input
+        largest = max(largest, _exchange_memory(conn, sharding, build))
+    return largest, conn.nnz
+
+
+def _exchange_memory(conn, sharding, build) -> int:
+    from jaxinit.topology import _shard
+
+    seen = []
+    original = _shard.exchange_program
+
+    def record(*args):
+        run, operands = original(*args)
+        seen.append((run, operands))
+        return run, operands
+
+    _shard.exchange_program = record
+    try:
+        build(out_sharding=sharding)
+    finally:
+        _shard.exchange_program = original
+    run, operands = seen[0]
+    stats = run.lower(*operands).compile().memory_analysis()
+    return stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
 
 
 def _by_device(conn) -> dict:

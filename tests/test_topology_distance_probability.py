@@ -16,19 +16,43 @@ from jaxinit.topology import _cells, _proximity, _spatial, _thinning
 KEY = jax.random.key(0)
 
 
-def _by_path(path, key, xy, profile, box=None, post_xy=None):
+def _by_path(path, key, xy, profile, box=None, post_xy=None, post_range=None):
     """distance_probability (recurrent without autapses, or onto ``post_xy``) through one named
     path: ``"thin"`` visits at the rate of the profile's tail bound, ``"cells"`` every candidate,
-    ``"stream"`` every pair."""
+    ``"stream"`` every pair; ``post_range``: the pairs onto those posts only."""
     pre_pos, post_pos, box_, unit, host_pre, host_post, host_box = _proximity._inputs("test", xy, post_xy, box)
     split = _spatial.split_callable("test", "profile", profile, "")
     max_distance = profile.params["max_distance"]
     cutoff = None if path == "stream" else _proximity._cutoff("test", "max_distance", max_distance, unit, profile.unit)
     recurrent = post_xy is None
     pre, post, nnz = _proximity._bernoulli_pairs(
-        key, profile, split, cutoff, pre_pos, post_pos, box_, unit, host_pre, host_post, host_box, recurrent, path=path
-    )
+        key, profile, split, cutoff, pre_pos, post_pos, box_, unit, host_pre, host_post, host_box, recurrent, path=path,
+        post_range=post_range,
+    )  # fmt: skip
     return np.asarray(pre)[:nnz], np.asarray(post)[:nnz]
+
+
+@pytest.mark.parametrize("path", ["thin", "cells", "stream"])
+def test_shares_of_the_posts_draw_the_whole_draws_pairs(path):
+    # a sharded build draws each device's share of the post neurons on its own: the shares'
+    # pairs, put together, are exactly the whole draw's (each pair's draw is its own; the
+    # thinning's hits are numbered globally)
+    xy, post_xy = _points(600, 2, seed=3), _points(450, 2, seed=4)
+    profile = profiles.gaussian(0.1, amplitude=0.8, max_distance=0.3)
+    for post in (None, post_xy):
+        pre_whole, post_whole = _by_path(path, KEY, xy, profile, box=1.0, post_xy=post)
+        n_post = 600 if post is None else 450
+        bounds = [0, 1, n_post // 3, n_post // 3, n_post - 7, n_post]  # an empty share, a share of one post
+        shares = list(zip(bounds[:-1], bounds[1:], strict=True))
+        pieces = [_by_path(path, KEY, xy, profile, box=1.0, post_xy=post, post_range=share) for share in shares]
+        for (_, post_), (lo, hi) in zip(pieces, shares, strict=True):
+            assert ((post_ >= lo) & (post_ < hi)).all()
+        pre = np.concatenate([p for p, _ in pieces])
+        post_all = np.concatenate([q for _, q in pieces])
+        order = np.lexsort((post_all, pre))
+        assert pre_whole.shape[0] > 1000
+        np.testing.assert_array_equal(pre[order], pre_whole)
+        np.testing.assert_array_equal(post_all[order], post_whole)
 
 
 def _points(n, dim, seed=1, side=1.0):

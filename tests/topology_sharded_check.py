@@ -104,6 +104,19 @@ CASES = [
         lambda **kw: distance_probability(KEY, POSITIONS, profile=profiles.gaussian(0.05, max_distance=0.15), **kw),
         True,
     ),
+    # each device draws the pairs onto its share of the posts, then one exchange into (pre, post) order
+    (
+        "distance_probability 2 populations box",
+        lambda **kw: distance_probability(
+            KEY, POSITIONS, POSITIONS[:450] * 0.9, box=1.0, profile=profiles.gaussian(0.1, max_distance=0.3), **kw
+        ),
+        True,
+    ),
+    (
+        "distance_probability stream",
+        lambda **kw: distance_probability(KEY, POSITIONS, profile=profiles.gaussian(0.2), **kw),
+        True,
+    ),
     (
         "distance_topology",
         lambda **kw: distance_topology(KEY, POSITIONS, profile=profiles.gaussian(0.1), k=5, box=1.0, **kw),

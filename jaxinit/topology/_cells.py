@@ -353,12 +353,20 @@ def find_pairs(
     profile: tuple[tuple[Any, ...], Any] | None = None,
     unit: Any = None,
     radius: float | None = None,
+    post_range: tuple[int, int] | None = None,
 ) -> tuple[jax.Array, jax.Array, int]:
     """The pairs of ``plan``'s candidates kept by a Bernoulli(``profile(d)``) draw per pair
     (``seed``, ``profile = (leaves, static)``) or, without a seed, by ``d <= radius``; sorted
-    by ``(pre, post)``, padded to a capacity class, and their count."""
+    by ``(pre, post)``, padded to a capacity class, and their count. ``post_range = (lo,
+    hi)``: only the rows of posts ``lo`` to ``hi - 1`` (each pair's draw is its own, so these
+    are the whole draw's pairs onto them)."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     width, posts, k0 = _rows(plan)
+    total = plan.total
+    if post_range is not None:  # the rows run in post order
+        lo, hi = np.searchsorted(posts, post_range)
+        posts, k0 = posts[lo:hi], k0[lo:hi]
+        total = int(plan.counts[post_range[0] : post_range[1]].sum())
     P = max(1, BLOCK // width)
     m = posts.shape[0]
     m_cap = _pow2(m, P)
@@ -397,8 +405,8 @@ def find_pairs(
         return _pair_loop(seed, *inputs[:2], inputs[2], np.int32(stride), *spatial, leaves, radius, np.int32(n_post),
                           capacity=capacity, **config)  # fmt: skip
 
-    if plan.total <= _SMALL:  # room for every candidate
-        capacity = capacity_for(plan.total)
+    if total <= _SMALL:  # room for every candidate
+        capacity = capacity_for(total)
     else:  # estimate the count from a sample of blocks spread over the space
         stride = max(1, n_blocks // 32)
         sampled = int(run(MIN_CAPACITY, stride)[2])

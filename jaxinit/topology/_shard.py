@@ -13,8 +13,9 @@ written by :func:`sharded_fill` (blocks of one length, as
 :func:`~jaxinit.topology._sampling.fill` writes them) or :func:`sharded_blocks` (blocks of
 counts known on the host), or :func:`sharded_host_blocks` for a builder that prepares
 each block's inputs on the host: each device draws only the blocks that overlap its slice,
-so its memory is its slice plus one block. A rule drawn by post is moved into (pre, post)
-order by one exchange (:func:`sharded_to_pre_major`). Every other rule is built whole and
+so its memory is its slice plus one block. A rule drawn by post (``fixed_indegree``, or
+``distance_probability`` by shares of the post neurons) is moved into (pre, post) order by
+one exchange (:func:`exchange_program`). Every other rule is built whole and
 then placed with :func:`shard`.
 """
 
@@ -337,15 +338,8 @@ def sharded_to_pre_major(
 ) -> tuple[jax.Array, jax.Array]:
     """Post-major synapses (slot ``i < n`` from pre ``partners[i]`` onto post ``i // k``),
     split over the devices of ``out_sharding``, moved into ``(pre, post)`` order, split the
-    same way: the one collective exchange of a rule drawn by post.
-
-    Each device counts its synapses per pre; from those counts the host knows where every
-    device's synapses of each pre start in the global order (a pre's synapses from earlier
-    devices, which hold earlier posts, come first) and how many each device sends to each
-    other. Each device then sorts its synapses by pre, sends each to the device whose slice
-    holds its position (one ``all_to_all`` of buffers sized by the largest such count) and
-    writes what it receives into its slice. Memory per device: its slice, the buffers (about
-    three slices) and ``O(n_pre)`` counts."""
+    same way: the one collective exchange of a rule drawn by post (see
+    :func:`exchange_program`)."""
     run, args = pre_major_program(partners, n, n_pre, n_post, k, out_sharding)
     return run(*args)
 
@@ -353,8 +347,74 @@ def sharded_to_pre_major(
 def pre_major_program(partners, n, n_pre, n_post, k, out_sharding):
     """The exchange program of :func:`sharded_to_pre_major` and its arguments, after the
     per-pre counts it needs (``run.lower(*args)`` gives XLA's memory analysis)."""
-    count, per_device = devices(out_sharding), slice_length(n, out_sharding)
-    per_pre = np.asarray(_histogram_program(n, n_pre, k, per_device, out_sharding)(partners)).astype(np.int64)
+    local = PostMajor(n, n_pre, n_post, k, slice_length(n, out_sharding))
+    return exchange_program(local, (partners,), n, out_sharding)
+
+
+def sharded_pairs_to_pre_major(pre, post, first_post, span, n_syn, n_pre, n_post, out_sharding):
+    """Pairs held by post ranges (device ``d`` holds, sorted or not, the pairs onto posts
+    ``first_post[d]`` to ``first_post[d] + span - 1``, padded with pre ``n_pre``) moved into
+    ``(pre, post)`` order, ``n_syn`` synapses split over the devices of ``out_sharding``:
+    one exchange (see :func:`exchange_program`)."""
+    local = PostRanges(n_pre, n_post, span)
+    split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
+    run, args = exchange_program(local, (pre, post, jax.device_put(first_post, split)), n_syn, out_sharding)
+    return run(*args)
+
+
+@dataclasses.dataclass(frozen=True)
+class PostMajor:
+    """A device's slice of ``n`` post-major synapses (slot ``i`` from pre ``partners[i]``
+    onto post ``i // k``), ``length`` slots per device, as ``(pre, post, valid, first post,
+    posts spanned)``."""
+
+    n: int
+    n_pre: int
+    n_post: int
+    k: int
+    length: int
+
+    @property
+    def span(self) -> int:
+        return self.length // self.k + 2
+
+    def __call__(self, axis, partners):
+        slot = lax.axis_index(axis) * self.length + jnp.arange(self.length, dtype=jnp.int32)
+        valid = slot < self.n
+        pre = jnp.where(valid, partners, self.n_pre)
+        first_post = lax.axis_index(axis) * self.length // self.k
+        return pre, jnp.where(valid, slot // self.k, self.n_post), valid, first_post
+
+
+@dataclasses.dataclass(frozen=True)
+class PostRanges:
+    """A device's pairs onto posts ``first_post`` to ``first_post + span - 1`` (padding:
+    pre ``n_pre``) as ``(pre, post, valid, first post)``."""
+
+    n_pre: int
+    n_post: int
+    span: int
+
+    def __call__(self, axis, pre, post, first_post):
+        valid = pre < self.n_pre
+        return pre, jnp.where(valid, post, self.n_post), valid, first_post[0]
+
+
+def exchange_program(local, operands, n_syn, out_sharding):
+    """The exchange that moves synapses held by post ranges (earlier devices, earlier posts;
+    ``local(axis, *operands)`` gives a device's ``(pre, post, valid, first post)``) into
+    ``(pre, post)`` order, and its arguments.
+
+    Each device counts its synapses per pre; from those counts the host knows where every
+    device's synapses of each pre start in the global order (a pre's synapses from earlier
+    devices, which hold earlier posts, come first) and how many each device sends to each
+    other. Each device then sorts its synapses by pre, sends each to the device whose slice
+    holds its position (one ``all_to_all`` of buffers sized by the largest such count) and
+    writes what it receives into its slice. Memory per device: its synapses, the buffers
+    (about three slices) and ``O(n_pre)`` counts. ``run.lower(*args)`` gives XLA's memory
+    analysis."""
+    count, per_device = devices(out_sharding), slice_length(n_syn, out_sharding)
+    per_pre = np.asarray(_histogram_program(local, out_sharding)(*operands)).astype(np.int64)
     indptr = np.concatenate([[0], np.cumsum(per_pre.sum(0))])
     before = np.cumsum(per_pre, axis=0) - per_pre  # each pre's synapses on earlier devices
     starts = indptr[:-1][None] + before  # where device d's synapses of pre i start
@@ -363,46 +423,39 @@ def pre_major_program(partners, n, n_pre, n_post, k, out_sharding):
     sends = np.diff(np.stack([_count_below(starts[d], per_pre[d], bounds) for d in range(count)]), axis=1)
     widest = max(1, int(sends.max()))
     width = -(-widest // (1 << max(0, widest.bit_length() - 4))) << max(0, widest.bit_length() - 4)  # 1/16 octave
-    run = _exchange_program(n, n_pre, n_post, k, per_device, width, out_sharding)
+    run = _exchange_program(local, per_device, width, out_sharding, len(operands))
     split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
-    return run, (partners, jax.device_put(starts.astype(np.int32), split))
-
-
-def _local_posts(partners, n, n_pre, n_post, k, per_device, axis):
-    """A device's slice of post-major synapses as ``(pre, post, valid)``."""
-    slot = lax.axis_index(axis) * per_device + jnp.arange(per_device, dtype=jnp.int32)
-    valid = slot < n
-    return jnp.where(valid, partners, n_pre), jnp.where(valid, slot // k, n_post), valid
+    return run, (*operands, jax.device_put(starts.astype(np.int32), split))
 
 
 @functools.lru_cache(maxsize=64)
-def _histogram_program(n, n_pre, k, per_device, out_sharding):
+def _histogram_program(local, out_sharding):
     """Each device's synapses per pre, ``(devices, n_pre)``."""
     axis = out_sharding.spec[0]
 
-    def histogram(partners):
-        pre, _, _ = _local_posts(partners, n, n_pre, 0, k, per_device, axis)
-        return jnp.bincount(pre, length=n_pre)[None]  # padding (n_pre) is dropped
+    def histogram(*operands):
+        pre, _, _, _ = local(axis, *operands)
+        return jnp.bincount(pre, length=local.n_pre)[None]  # padding (n_pre) is dropped
 
     spec = PartitionSpec(axis)
     return jax.jit(jax.shard_map(histogram, mesh=out_sharding.mesh, in_specs=spec, out_specs=spec))
 
 
 @functools.lru_cache(maxsize=64)
-def _exchange_program(n, n_pre, n_post, k, per_device, width, out_sharding):
-    """The exchange of :func:`sharded_to_pre_major`, for messages of ``width`` synapses."""
+def _exchange_program(local, per_device, width, out_sharding, n_operands):
+    """The exchange of :func:`exchange_program`, for messages of ``width`` synapses."""
     axis, count = out_sharding.spec[0], devices(out_sharding)
-    span = per_device // k + 2  # posts a slice touches
+    n_pre, n_post, span = local.n_pre, local.n_post, local.span
     packed = packable(n_pre, span)
 
-    def exchange(partners, starts):
-        pre, post, valid = _local_posts(partners, n, n_pre, n_post, k, per_device, axis)
-        first_post = lax.axis_index(axis) * per_device // k
-        # post-major in, (pre, post) out; padding last
+    def exchange(*operands):
+        *operands, starts = operands
+        pre, post, valid, first_post = local(axis, *operands)
+        # by post in, (pre, post) out; padding last
         pre, post = sort_valid_pairs(pre, post - first_post, valid, jnp.int32(span) if packed else None)
         valid = pre < n_pre
         post = post + first_post
-        index = jnp.arange(per_device, dtype=jnp.int32)
+        index = jnp.arange(pre.shape[0], dtype=jnp.int32)
         position = starts[0, jnp.where(valid, pre, 0)] + _rank_in_run(pre, index)
         target = jnp.where(valid, position // per_device, count)
         rank = _rank_in_run(target, index)  # slot within the message (targets rise along the order)
@@ -417,7 +470,9 @@ def _exchange_program(n, n_pre, n_post, k, per_device, width, out_sharding):
         return out_pre, jnp.full(per_device, n_post, jnp.int32).at[slot].set(send(post, n_post), mode="drop")
 
     spec = PartitionSpec(axis)
-    return jax.jit(jax.shard_map(exchange, mesh=out_sharding.mesh, in_specs=(spec, spec), out_specs=(spec, spec)))
+    return jax.jit(
+        jax.shard_map(exchange, mesh=out_sharding.mesh, in_specs=(spec,) * (n_operands + 1), out_specs=(spec, spec))
+    )
 
 
 def _rank_in_run(sorted_values: jax.Array, index: jax.Array) -> jax.Array:

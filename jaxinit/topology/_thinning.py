@@ -201,6 +201,7 @@ def choose_layout(pre, post, box, cutoff, bound_fn, candidates: float) -> Layout
 def _thinned_loop(
     pair_seed,
     hit_seed,
+    first_arrival,
     n_arrivals,
     seg_start,
     seg_post,
@@ -221,7 +222,9 @@ def _thinned_loop(
     packed,
 ):
     """The kept pairs of ``n_arrivals`` arrivals (segment ``s`` owns arrivals ``seg_start[s]``
-    on), sorted by ``(pre, post)`` without repeats in ``capacity`` slots, and how many."""
+    on), sorted by ``(pre, post)`` without repeats in ``capacity`` slots, and how many. The
+    arrivals are numbered from ``first_arrival`` on (a device's share of the segments draws
+    the same hits as the whole)."""
     profile = join_callable(leaves, static)
     # arrival -> segment: segments' first arrivals marked, then a running count
     marks = jnp.zeros(capacity + _BLOCK, jnp.int32).at[seg_start[1:]].add(1, mode="drop")
@@ -235,7 +238,8 @@ def _thinned_loop(
         s = lax.dynamic_slice(owner, (b * _BLOCK,), (_BLOCK,))
         j, q = seg_post[s], seg_q[s]
         # enumerated segments visit their candidates in turn; thinned ones a uniform candidate per hit
-        hit = threefry_2x32(hit_seed, jnp.stack([r.astype(jnp.uint32), jnp.zeros(_BLOCK, jnp.uint32)]))[0]
+        numbered = (r + first_arrival).astype(jnp.uint32)
+        hit = threefry_2x32(hit_seed, jnp.stack([numbered, jnp.zeros(_BLOCK, jnp.uint32)]))[0]
         local = jnp.where(q >= 1, r - seg_start[s], _mulhi(hit, seg_count[s].astype(jnp.uint32)).astype(jnp.int32))
         idx = jnp.where(ok, seg_first[s] + local, 0)
         pre = pre_id[idx]
@@ -272,9 +276,12 @@ def thinned_pairs(
     profile: tuple[tuple[Any, ...], Any],
     unit: Any,
     skip_diagonal: bool,
+    post_range: tuple[int, int] | None = None,
 ) -> tuple[jax.Array, jax.Array, int]:
     """The pairs kept with probability ``profile(d)`` each, through ``layout``'s cells: sorted
-    by ``(pre, post)``, padded to a capacity class, and their count."""
+    by ``(pre, post)``, padded to a capacity class, and their count. ``post_range = (lo, hi)``:
+    only the pairs onto posts ``lo`` to ``hi - 1`` (a device's share; the same pairs as the
+    whole draw has there)."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     # the pairs' keep-or-not draws, the hits' places and the host's hit counts: eight words
     words = np.asarray(jax.random.bits(key, (8,), jnp.uint32))
@@ -284,21 +291,27 @@ def thinned_pairs(
     arrivals = np.where(seg.enumerated, seg.count, rng.poisson(seg.rate * seg.count))
     used = np.nonzero(arrivals)[0]
     arrivals = arrivals[used]
-    n_arrivals = int(arrivals.sum())
+    n_arrivals, first_arrival = int(arrivals.sum()), 0
     if n_arrivals >= 2**31 - 2 * _BLOCK:
         raise ValueError(
             f"distance_probability: {n_arrivals} candidate visits would overflow int32 indices; build the network in "
             "parts (fewer post neurons per call)"
         )
+    if post_range is not None:  # segments run in post order: the share is a run of them
+        lo, hi = np.searchsorted(seg.post[used], post_range)
+        first_arrival = int(arrivals[:lo].sum())
+        used, arrivals = used[lo:hi], arrivals[lo:hi]
+        n_arrivals = int(arrivals.sum())
     # one sort over every visit: a capacity class within 1/8 of the visits (a power of two could double the sort)
     capacity = fine_capacity(n_arrivals)
     n_seg = _pow2(used.shape[0], 8)
-    start = np.concatenate([[0], np.cumsum(arrivals)[:-1]])
+    start = np.cumsum(arrivals) - arrivals
     padding = capacity + _BLOCK  # past every arrival: unused segments own none
     order = layout.pre_order
     pre, post, count = _thinned_loop(
         jnp.asarray(words[:2]),
         jnp.asarray(words[2:4]),
+        np.int32(first_arrival),
         np.int32(n_arrivals),
         jnp.asarray(np.concatenate([start, np.full(n_seg - used.shape[0], padding)]).astype(np.int32)),
         jnp.asarray(_padded(seg.post[used], n_seg, np.int32)),
