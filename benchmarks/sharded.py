@@ -175,53 +175,43 @@ def _measure() -> list[dict]:
 
 
 def _recorded_memory(build, sharding) -> tuple[int, int]:
-    """The largest per-device memory of ``build``'s programs (each device's draw of its share,
-    then the exchange: XLA's memory analysis of each, arguments included), and the synapses."""
+    """The largest per-device memory of ``build``'s programs (XLA's memory analysis, arguments
+    included): unsharded, the thinning loop; sharded, the devices' draw of their shares (one
+    program) and the exchange. And the synapses."""
     from jaxinit.topology import _shard, _thinning
 
     seen = []
-    originals = (_thinning._thinned_loop, _shard._exchange_program)
 
-    def record(original):
+    def recorded(module, name, returns_program=False):
+        original = getattr(module, name)
+
         def run(*args, **kwargs):
+            out = original(*args, **kwargs)
+            if returns_program:  # record the program's calls
+                return lambda *operands: (seen.append((out, operands, {})), out(*operands))[1]
             seen.append((original, args, kwargs))
-            return original(*args, **kwargs)
+            return out
 
-        return run
+        return original, run
 
-    _thinning._thinned_loop = record(originals[0])
+    patches = [(_thinning, "_thinned_loop", False), (_shard, "_each_device_program", True)]
+    if sharding is not None:
+        patches.append((_shard, "_exchange_program", True))
+    originals = []
+    for module, name, program in patches:
+        original, run = recorded(module, name, program)
+        originals.append((module, name, original))
+        setattr(module, name, run)
     try:
         conn = build(out_sharding=sharding)
     finally:
-        _thinning._thinned_loop = originals[0]
+        for module, name, original in originals:
+            setattr(module, name, original)
     largest = 0
-    for original, args, kwargs in seen:
-        stats = original.lower(*args, **kwargs).compile().memory_analysis()
+    for program, args, kwargs in seen:
+        stats = program.lower(*args, **kwargs).compile().memory_analysis()
         largest = max(largest, stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes)
-    if sharding is not None:  # the exchange, with its input
-        largest = max(largest, _exchange_memory(conn, sharding, build))
     return largest, conn.nnz
-
-
-def _exchange_memory(conn, sharding, build) -> int:
-    from jaxinit.topology import _shard
-
-    seen = []
-    original = _shard.exchange_program
-
-    def record(*args):
-        run, operands = original(*args)
-        seen.append((run, operands))
-        return run, operands
-
-    _shard.exchange_program = record
-    try:
-        build(out_sharding=sharding)
-    finally:
-        _shard.exchange_program = original
-    run, operands = seen[0]
-    stats = run.lower(*operands).compile().memory_analysis()
-    return stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
 
 
 def _by_device(conn) -> dict:

@@ -27,7 +27,7 @@ def _by_path(path, key, xy, profile, box=None, post_xy=None, post_range=None):
     recurrent = post_xy is None
     pre, post, nnz = _proximity._bernoulli_pairs(
         key, profile, split, cutoff, pre_pos, post_pos, box_, unit, host_pre, host_post, host_box, recurrent, path=path,
-        post_range=post_range,
+        post_ranges=None if post_range is None else [post_range],
     )  # fmt: skip
     return np.asarray(pre)[:nnz], np.asarray(post)[:nnz]
 

@@ -36,9 +36,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.extend.random import threefry_2x32
+from jax.sharding import NamedSharding
 
 from jaxinit import _core
 from jaxinit.topology._sampling import MIN_CAPACITY, capacity_for, packable, sort_valid_pairs
+from jaxinit.topology._shard import on_each_device
 from jaxinit.topology._spatial import _no_shortfall, _tally, distance, join_callable
 
 # candidates handled at once (rows_per_block x width)
@@ -353,31 +355,30 @@ def find_pairs(
     profile: tuple[tuple[Any, ...], Any] | None = None,
     unit: Any = None,
     radius: float | None = None,
-    post_range: tuple[int, int] | None = None,
-) -> tuple[jax.Array, jax.Array, int]:
+    post_ranges: list[tuple[int, int]] | None = None,
+    out_sharding: NamedSharding | None = None,
+) -> tuple[jax.Array, jax.Array, Any]:
     """The pairs of ``plan``'s candidates kept by a Bernoulli(``profile(d)``) draw per pair
     (``seed``, ``profile = (leaves, static)``) or, without a seed, by ``d <= radius``; sorted
-    by ``(pre, post)``, padded to a capacity class, and their count. ``post_range = (lo,
-    hi)``: only the rows of posts ``lo`` to ``hi - 1`` (each pair's draw is its own, so these
-    are the whole draw's pairs onto them)."""
+    by ``(pre, post)``, padded to a capacity class, and their count.
+
+    ``post_ranges``: shares ``(lo, hi)`` of the post neurons, each with only the rows of its
+    posts (each pair's draw is its own, so these are the whole draw's pairs onto them). One
+    share is drawn here; with ``out_sharding``, device ``d`` draws share ``d`` (one program for
+    all) and the arrays are the devices' padded shares end to end, the counts one per device."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     width, posts, k0 = _rows(plan)
-    total = plan.total
-    if post_range is not None:  # the rows run in post order
-        lo, hi = np.searchsorted(posts, post_range)
-        posts, k0 = posts[lo:hi], k0[lo:hi]
-        total = int(plan.counts[post_range[0] : post_range[1]].sum())
     P = max(1, BLOCK // width)
-    m = posts.shape[0]
-    m_cap = _pow2(m, P)
+    ranges = [(0, n_post)] if post_ranges is None else post_ranges
+    rows = [np.searchsorted(posts, r) for r in ranges]  # the rows run in post order
+    m_cap = _pow2(max(hi - lo for lo, hi in rows), P)
     pre_cap, post_cap = _pow2(n_pre, 8), _pow2(n_post, 8)
     order = plan.pre_order
     ends = np.cumsum(plan.length, axis=1)
-    inputs = (
-        jnp.asarray(_padded(posts, m_cap, np.int32)),
-        jnp.asarray(_padded(k0, m_cap, np.int32)),
-        np.int32(m),
-    )
+    shares = [
+        (_padded(posts[lo:hi], m_cap, np.int32), _padded(k0[lo:hi], m_cap, np.int32), np.int32(hi - lo))
+        for lo, hi in rows
+    ]
     spatial = (
         jnp.asarray(_padded(plan.start, post_cap, np.int32)),
         jnp.asarray(_padded(ends, post_cap, np.int32)),
@@ -399,25 +400,36 @@ def find_pairs(
         bernoulli=bernoulli,
         packed=packable(n_pre, n_post),
     )
-    n_blocks = -(-m // P)
+    n_blocks = np.asarray([-(-(hi - lo) // P) for lo, hi in rows])
 
     def run(capacity, stride):
-        return _pair_loop(seed, *inputs[:2], inputs[2], np.int32(stride), *spatial, leaves, radius, np.int32(n_post),
-                          capacity=capacity, **config)  # fmt: skip
+        replicated = (seed, np.int32(stride), *spatial, leaves, radius, np.int32(n_post))
+        if out_sharding is not None:
+            pre, post, counts = on_each_device(_pair_share, shares, replicated, {**config, "capacity": capacity},
+                                               out_sharding)  # fmt: skip
+            return pre, post, np.asarray(counts)
+        (mine,) = shares
+        pre, post, count = _pair_share(*mine, *replicated, capacity=capacity, **config)
+        return pre, post, np.asarray([count])
 
+    total = max(int(plan.counts[lo:hi].sum()) for lo, hi in ranges)
     if total <= _SMALL:  # room for every candidate
         capacity = capacity_for(total)
     else:  # estimate the count from a sample of blocks spread over the space
-        stride = max(1, n_blocks // 32)
-        sampled = int(run(MIN_CAPACITY, stride)[2])
-        estimate = sampled * n_blocks / -(-n_blocks // stride)
+        stride = max(1, int(n_blocks.max()) // 32)
+        sampled = run(MIN_CAPACITY, stride)[2]
+        estimate = float(np.max(sampled * n_blocks / np.maximum(-(-n_blocks // stride), 1)))
         capacity = capacity_for(int(estimate * 1.1 + 8 * math.sqrt(estimate) + 64))
-    pre, post, count = run(capacity, 1)
-    count = int(count)
-    if count > capacity:  # the sample fell short: the exact count is known now
-        pre, post, count = run(capacity_for(count), 1)
-        count = int(count)
-    return pre, post, count
+    pre, post, counts = run(capacity, 1)
+    if counts.max() > capacity:  # the sample fell short: the exact count is known now
+        pre, post, counts = run(capacity_for(int(counts.max())), 1)
+    return pre, post, (counts if out_sharding is not None else int(counts[0]))
+
+
+def _pair_share(rows_post, rows_k0, n_rows, *rest, **static):
+    """:func:`_pair_loop` with a share's operands first (see :func:`on_each_device`)."""
+    seed, *rest = rest
+    return _pair_loop(seed, rows_post, rows_k0, n_rows, *rest, **static)
 
 
 # --- k pre neurons per post by the profile: Gumbel top-k over the candidates ---------------

@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from jaxinit import _core
@@ -27,7 +27,7 @@ from jaxinit.topology import _thinning
 from jaxinit.topology._cells import best_plan, best_refine, cell_plan, find_pairs, stream_plan, topk_per_post
 from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity, empty
-from jaxinit.topology._sampling import capacity_for, trim
+from jaxinit.topology._sampling import trim
 from jaxinit.topology._shard import check_out_sharding, devices, sharded, sharded_pairs_to_pre_major
 from jaxinit.topology._spatial import spatial_inputs, split_callable
 
@@ -193,38 +193,17 @@ def distance_probability(
 def _sharded_bernoulli_pairs(args, out_sharding) -> Connectivity:
     """:func:`distance_probability`'s pairs split over the devices of ``out_sharding``: device
     ``d`` draws the pairs onto its share of the post neurons (the same pairs as the whole draw
-    has there: each pair's draw is its own), then one exchange puts them in ``(pre, post)``
-    order (:func:`~jaxinit.topology._shard.sharded_pairs_to_pre_major`)."""
-    pre_pos, post_pos = args[4], args[5]
-    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    has there: each pair's draw is its own), all in one program, then one exchange puts them
+    in ``(pre, post)`` order (:func:`~jaxinit.topology._shard.sharded_pairs_to_pre_major`)."""
+    n_pre, n_post = args[4].shape[0], args[5].shape[0]
     count = devices(out_sharding)
     bounds = [d * n_post // count for d in range(count + 1)]
-    span = max(hi - lo for lo, hi in zip(bounds, bounds[1:], strict=False)) + 1
-    shape_of = out_sharding.addressable_devices_indices_map((count,))
-    drawn, nnz = {}, 0
-    for device, index in shape_of.items():
-        d = index[0].start or 0
-        if d not in drawn:
-            operands = jax.device_put(args[4:7], device)
-            with jax.default_device(device):  # drawn where the share is kept
-                pre, post, n = _bernoulli_pairs(*args[:4], *operands, *args[7:], post_range=tuple(bounds[d : d + 2]))
-            drawn[d] = (pre, post, int(n))
-    totals = np.asarray([drawn[d][2] for d in range(count)], np.int64)
-    nnz = int(totals.sum())
+    shares = list(zip(bounds[:-1], bounds[1:], strict=True))
+    pre, post, counts = _bernoulli_pairs(*args, post_ranges=shares, out_sharding=out_sharding)
+    nnz = int(np.sum(counts))
     if nnz == 0:
         return sharded(empty(n_pre, n_post), out_sharding)
-    length = capacity_for(int(totals.max()))  # one length for every device's share, padded
-    pieces = {"pre": [], "post": []}
-    for device, index in shape_of.items():
-        pre, post, n = drawn[index[0].start or 0]
-        for name, values, pad in (("pre", pre, n_pre), ("post", post, n_post)):
-            host = np.full(length, pad, np.int32)
-            host[:n] = np.asarray(values)[:n]
-            pieces[name].append(jax.device_put(host, device))
-    split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
-    pre, post = (
-        jax.make_array_from_single_device_arrays((count * length,), split, pieces[name]) for name in ("pre", "post")
-    )
+    span = max(hi - lo for lo, hi in shares) + 1
     first_post = np.asarray(bounds[:-1], np.int32)
     pre, post = sharded_pairs_to_pre_major(pre, post, first_post, span, nnz, n_pre, n_post, out_sharding)
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=nnz)
@@ -244,14 +223,16 @@ def _bernoulli_pairs(
     host_box,
     skip_diagonal,
     path="auto",
-    post_range=None,
+    post_ranges=None,
+    out_sharding=None,
 ):
     """The pairs of :func:`distance_probability` (padded, and their count) by the path that makes
     the least work: ``"thin"`` (visits at the rate of the profile's tail bound: needs a
     :class:`Profile` kind with a known bound and a cut-off), ``"cells"`` (every candidate within
     the cut-off's cells) or ``"stream"`` (every pair). ``split``: the profile as ``(leaves,
-    static)``. Tests name a path. ``post_range = (lo, hi)``: only the pairs onto posts ``lo``
-    to ``hi - 1``, the same as the whole draw's (the path is chosen for the whole)."""
+    static)``. Tests name a path. ``post_ranges``, ``out_sharding``: shares of the post neurons,
+    drawn by the devices (see :func:`~jaxinit.topology._cells.find_pairs`; the path is chosen
+    for the whole)."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     refine, cost = (None, None) if cutoff is None else best_refine(host_pre, host_post, host_box, cutoff)
     bound = None if cutoff is None or path in ("cells", "stream") else _tail_bound(profile)
@@ -263,7 +244,7 @@ def _bernoulli_pairs(
         if layout is not None:
             return _thinning.thinned_pairs(
                 layout, host_post, bound_fn, pre_pos, post_pos, box, key=key, profile=split, unit=unit,
-                skip_diagonal=skip_diagonal, post_range=post_range,
+                skip_diagonal=skip_diagonal, post_ranges=post_ranges, out_sharding=out_sharding,
             )  # fmt: skip
     if path == "thin":
         raise ValueError("distance_probability: no thinning for this profile and layout")
@@ -274,7 +255,7 @@ def _bernoulli_pairs(
     seed = jax.random.bits(key, (2,), jnp.uint32)
     return find_pairs(
         plan, pre_pos, post_pos, box, skip_diagonal=skip_diagonal, seed=seed, profile=split, unit=unit,
-        post_range=post_range,
+        post_ranges=post_ranges, out_sharding=out_sharding,
     )  # fmt: skip
 
 

@@ -333,6 +333,41 @@ def sharded_host_blocks(
     )
 
 
+def on_each_device(
+    kernel: Callable[..., tuple[jax.Array, ...]],
+    shares: list[tuple[np.ndarray, ...]],
+    replicated: tuple[Any, ...],
+    static: dict[str, Any],
+    out_sharding: NamedSharding,
+) -> tuple[jax.Array, ...]:
+    """``kernel(*shares[d], *replicated, **static)`` on the devices of ``out_sharding``'s axis,
+    device ``d`` with its own share's operands (NumPy arrays alike in shape across the shares),
+    in one SPMD program compiled once (not once per device): its outputs, arrays and scalars,
+    laid end to end along the axis. ``kernel`` is a module-level function (the program is
+    cached by it, ``static`` and the sharding)."""
+    split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
+    stacked = tuple(jax.device_put(np.stack(column), split) for column in zip(*shares, strict=True))
+    run = _each_device_program(kernel, tuple(sorted(static.items())), out_sharding, len(stacked), len(replicated))
+    return run(*stacked, *replicated)
+
+
+@functools.lru_cache(maxsize=64)
+def _each_device_program(kernel, static, out_sharding, n_split, n_replicated):
+    axis = out_sharding.spec[0]
+
+    def local(*operands):
+        mine, rest = operands[:n_split], operands[n_split:]
+        out = kernel(*(x[0] for x in mine), *rest, **dict(static))
+        return tuple(jnp.reshape(x, (-1,)) for x in out)
+
+    spec = PartitionSpec(axis)
+    in_specs = (spec,) * n_split + (PartitionSpec(),) * n_replicated
+    # the kernel is a one-device program with no collectives: its loops' carries need not be
+    # typed as varying over the axis (check_vma would ask every kernel for lax.pcast)
+    run = jax.shard_map(local, mesh=out_sharding.mesh, in_specs=in_specs, out_specs=spec, check_vma=False)
+    return jax.jit(run)
+
+
 def sharded_to_pre_major(
     partners: jax.Array, n: int, n_pre: int, n_post: int, k: int, out_sharding: NamedSharding
 ) -> tuple[jax.Array, jax.Array]:

@@ -35,10 +35,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.extend.random import threefry_2x32
+from jax.sharding import NamedSharding
 
 from jaxinit import _core
 from jaxinit.topology._cells import _cell_coords, _grid, _padded, _pow2, padded_positions
 from jaxinit.topology._sampling import _mulhi, drop_repeats, fine_capacity, host_rng, packable, sort_valid_pairs
+from jaxinit.topology._shard import on_each_device
 from jaxinit.topology._spatial import distance, join_callable
 
 # a segment is enumerated above this bound: a Poisson rate past 1 per candidate costs more
@@ -276,12 +278,17 @@ def thinned_pairs(
     profile: tuple[tuple[Any, ...], Any],
     unit: Any,
     skip_diagonal: bool,
-    post_range: tuple[int, int] | None = None,
-) -> tuple[jax.Array, jax.Array, int]:
+    post_ranges: list[tuple[int, int]] | None = None,
+    out_sharding: NamedSharding | None = None,
+) -> tuple[jax.Array, jax.Array, Any]:
     """The pairs kept with probability ``profile(d)`` each, through ``layout``'s cells: sorted
-    by ``(pre, post)``, padded to a capacity class, and their count. ``post_range = (lo, hi)``:
-    only the pairs onto posts ``lo`` to ``hi - 1`` (a device's share; the same pairs as the
-    whole draw has there)."""
+    by ``(pre, post)``, padded to a capacity class, and their count.
+
+    ``post_ranges``: shares ``(lo, hi)`` of the post neurons, each drawing only the pairs onto
+    its posts (the same pairs as the whole draw has there: the segments run in post order, so
+    a share is a run of them, and its hits keep their global numbers). One share is drawn here;
+    with ``out_sharding``, device ``d`` draws share ``d`` (one program for all) and the arrays
+    are the devices' padded shares end to end, the counts one per device."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     # the pairs' keep-or-not draws, the hits' places and the host's hit counts: eight words
     words = np.asarray(jax.random.bits(key, (8,), jnp.uint32))
@@ -291,43 +298,56 @@ def thinned_pairs(
     arrivals = np.where(seg.enumerated, seg.count, rng.poisson(seg.rate * seg.count))
     used = np.nonzero(arrivals)[0]
     arrivals = arrivals[used]
-    n_arrivals, first_arrival = int(arrivals.sum()), 0
-    if n_arrivals >= 2**31 - 2 * _BLOCK:
+    if int(arrivals.sum()) >= 2**31 - 2 * _BLOCK:
         raise ValueError(
-            f"distance_probability: {n_arrivals} candidate visits would overflow int32 indices; build the network in "
-            "parts (fewer post neurons per call)"
+            f"distance_probability: {int(arrivals.sum())} candidate visits would overflow int32 indices; build the "
+            "network in parts (fewer post neurons per call)"
         )
-    if post_range is not None:  # segments run in post order: the share is a run of them
-        lo, hi = np.searchsorted(seg.post[used], post_range)
-        first_arrival = int(arrivals[:lo].sum())
-        used, arrivals = used[lo:hi], arrivals[lo:hi]
-        n_arrivals = int(arrivals.sum())
+    post_of_run = seg.post[used]
+    runs = [(0, used.shape[0])] if post_ranges is None else [np.searchsorted(post_of_run, r) for r in post_ranges]
     # one sort over every visit: a capacity class within 1/8 of the visits (a power of two could double the sort)
-    capacity = fine_capacity(n_arrivals)
-    n_seg = _pow2(used.shape[0], 8)
-    start = np.cumsum(arrivals) - arrivals
+    capacity = fine_capacity(max(int(arrivals[lo:hi].sum()) for lo, hi in runs))
+    n_seg = _pow2(max(hi - lo for lo, hi in runs), 8)
     padding = capacity + _BLOCK  # past every arrival: unused segments own none
+
+    def share(lo, hi):
+        mine, counts = used[lo:hi], arrivals[lo:hi]
+        start = np.cumsum(counts) - counts
+        return (
+            np.int32(arrivals[:lo].sum()),
+            np.int32(counts.sum()),
+            np.concatenate([start, np.full(n_seg - mine.shape[0], padding)]).astype(np.int32),
+            _padded(seg.post[mine], n_seg, np.int32),
+            _padded(seg.first[mine], n_seg, np.int32),
+            _padded(seg.count[mine], n_seg, np.int32),
+            _padded(seg.q[mine], n_seg, np.float32),
+        )
+
     order = layout.pre_order
-    pre, post, count = _thinned_loop(
+    replicated = (
         jnp.asarray(words[:2]),
         jnp.asarray(words[2:4]),
-        np.int32(first_arrival),
-        np.int32(n_arrivals),
-        jnp.asarray(np.concatenate([start, np.full(n_seg - used.shape[0], padding)]).astype(np.int32)),
-        jnp.asarray(_padded(seg.post[used], n_seg, np.int32)),
-        jnp.asarray(_padded(seg.first[used], n_seg, np.int32)),
-        jnp.asarray(_padded(seg.count[used], n_seg, np.int32)),
-        jnp.asarray(_padded(seg.q[used], n_seg, np.float32)),
         padded_positions(pre_pos, _pow2(n_pre, 8), order),
         jnp.asarray(_padded(order, _pow2(n_pre, 8), np.int32)),
         padded_positions(post_pos, _pow2(n_post, 8)),
         box,
         profile[0],
         np.int32(n_post),
-        capacity=capacity,
-        static=profile[1],
-        unit=unit,
-        skip_diagonal=skip_diagonal,
-        packed=packable(n_pre, n_post),
     )
+    static = dict(capacity=capacity, static=profile[1], unit=unit, skip_diagonal=skip_diagonal,
+                  packed=packable(n_pre, n_post))  # fmt: skip
+    shares = [share(lo, hi) for lo, hi in runs]
+    if out_sharding is not None:
+        return on_each_device(_thinned_share, shares, replicated, static, out_sharding)
+    (mine,) = shares
+    pre, post, count = _thinned_share(*mine, *replicated, **static)
     return pre, post, int(count)
+
+
+def _thinned_share(first_arrival, n_arrivals, *rest, **static):
+    """:func:`_thinned_loop` with a share's operands first (see :func:`on_each_device`)."""
+    *segments, pair_seed, hit_seed, pre_pos, pre_id, post_pos, box, leaves, n_post = rest
+    return _thinned_loop(
+        pair_seed, hit_seed, first_arrival, n_arrivals, *segments, pre_pos, pre_id, post_pos, box, leaves, n_post,
+        **static,
+    )  # fmt: skip
