@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/sharded.py [--print]`` (it restarts itself with 8 emulated CPU
 devices, ``XLA_FLAGS=--xla_force_host_platform_device_count=8``). For the rules drawn where
-they are kept (``fixed_outdegree``, ``fixed_indegree`` with its exchange, sparse
+they are kept (``fixed_outdegree``, ``fixed_indegree`` with its exchange (also with multapses),
+``random_topology`` (distinct pairs, and with multapses with its sorting exchange), sparse
 ``pairwise_bernoulli``, block-wise ``with_weights``, the microcircuit's ``network``), on 1,
 2, 4 and 8 devices: the per-device memory of the compiled program from XLA's memory analysis
 (output + temporaries), the cold time (first build in the process: compilation included)
@@ -31,6 +32,7 @@ BLOCK = 1 << 18
 N_DENSE, P_DENSE = 10_000, 0.1  # dense pairwise_bernoulli: ~10^7 synapses, 10^8 draws
 SIGMA = 0.1  # distance_probability: 10^4 neurons on a unit torus, ~3·10^6 synapses (benchmarks/spatial.py)
 PD_SCALE = 0.2  # the Potjans–Diesmann microcircuit: 1.2·10^7 synapses
+N_MUL = 60_000  # random_topology with multapses: 10^7 synapses on a grid that packs into 32 bits
 
 
 def _measure() -> list[dict]:
@@ -51,10 +53,19 @@ def _measure() -> list[dict]:
         random_topology,
         with_weights,
     )
-    from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks, bernoulli_stream
+    from jaxinit.topology._counts import (
+        _STREAM_BLOCK,
+        StreamBlock,
+        _multapse_keys_program,
+        _sparse_row_blocks,
+        bernoulli_stream,
+        multapse_degree_pairs,
+        multapse_pairs,
+        sharded_degree_partners,
+    )
     from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
     from jaxinit.topology._sampling import capacity_for, sample_pairs
-    from jaxinit.topology._shard import blocks_program, pre_major_program
+    from jaxinit.topology._shard import blocks_program, packed_sort_program, pre_major_program
     from jaxinit.topology._spatial import split_callable
     from jaxinit.topology._values import _in_blocks
 
@@ -71,6 +82,10 @@ def _measure() -> list[dict]:
     def memory(lowered) -> int:
         stats = lowered.compile().memory_analysis()
         return stats.output_size_in_bytes + stats.temp_size_in_bytes
+
+    def with_arguments(run, args) -> int:
+        stats = run.lower(*args).compile().memory_analysis()
+        return stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
 
     def timed(build) -> tuple[float, float, int]:
         before = compiles["n"]
@@ -111,11 +126,37 @@ def _measure() -> list[dict]:
             draw = _fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)
             (partners,) = _fixed_degree_sharded(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)
             run, args = pre_major_program(partners, N_OUT * K_OUT, N_OUT, N_OUT, K_OUT, sharding)
-            stats = run.lower(*args).compile().memory_analysis()
-            exchange = stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
-            mem = max(memory(draw), exchange)
+            mem = max(memory(draw), with_arguments(run, args))
         rows.append(dict(rule=f"fixed_indegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
+        # with replacement: each device draws the post slots of its slice, then the same exchange
+        build = functools.partial(fixed_indegree, key, N_OUT, None, K_OUT, multapses=True)
+        cold, warm, made = timed(lambda s=sharding, b=build: b(out_sharding=s))
+        nnz = N_OUT * K_OUT
+        if sharding is None:
+            sizes = (np.int32(N_OUT - 1), np.int32(K_OUT), np.int32(nnz))
+            mem = memory(multapse_degree_pairs.lower(key, *sizes, capacity=capacity_for(nnz), skip_diagonal=True,
+                                                     by_post=True, packed=False))  # fmt: skip
+        else:
+            draw = sharded_degree_partners(N_OUT, N_OUT - 1, K_OUT, True, True, sharding)
+            partners = jax.device_put(draw(key)[0], sharding)
+            run, args = pre_major_program(partners, nnz, N_OUT, N_OUT, K_OUT, sharding)
+            mem = max(memory(draw.lower(key)), with_arguments(run, args))
+        rows.append(dict(rule=f"fixed_indegree {N_OUT:.0e} x k={K_OUT}, multapses", devices=count or 0,
+                         memory=mem, cold=cold, warm=warm, compiles=made, nnz=nnz))  # fmt: skip
+        # random_topology with multapses: each device a share of the draws, then one exchange sorts them
+        build = functools.partial(random_topology, key, N_MUL, n_syn=nnz, multapses=True)
+        cold, warm, made = timed(lambda s=sharding, b=build: b(out_sharding=s))
+        if sharding is None:
+            sizes = (np.int32(N_MUL), np.int32(N_MUL - 1), np.int32(nnz))
+            mem = memory(multapse_pairs.lower(key, *sizes, capacity=capacity_for(nnz), skip_diagonal=True,
+                                              packed=True))  # fmt: skip
+        else:
+            draw = _multapse_keys_program(N_MUL, N_MUL - 1, nnz, True, sharding)
+            run, args = packed_sort_program(draw(key), nnz, N_MUL, (N_MUL, N_MUL), sharding)
+            mem = max(memory(draw.lower(key)), with_arguments(run, args))
+        rows.append(dict(rule=f"random_topology {N_MUL:.0e}, n_syn={nnz:.0e}, multapses", devices=count or 0,
+                         memory=mem, cold=cold, warm=warm, compiles=made, nnz=nnz))  # fmt: skip
         # pairwise_bernoulli, sparse: blocks of rows
         cold, warm, made = timed(lambda s=sharding: pairwise_bernoulli(key, N_BER, p=P_BER, out_sharding=s))
         if sharding is None:

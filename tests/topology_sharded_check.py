@@ -7,7 +7,9 @@ holding exactly its contiguous slice of the sorted order (padding pairs only at 
 the Connectivity methods unchanged; the per-device memory of the rules drawn where they are
 kept, from XLA's memory analysis. Prints "ok <cases> <device counts>". By default each case
 runs on three meshes (8 and 3 devices, and one of the others in turn);
-``python -m tests.topology_sharded_check every`` runs every case on every mesh.
+``python -m tests.topology_sharded_check every START STOP`` runs cases ``START:STOP`` on
+every mesh (a process compiles a few hundred programs per case there, and XLA's CPU JIT runs
+out of code memory if one process runs them all), then prints "ok <cases run> <counts>".
 """
 
 import functools
@@ -33,9 +35,15 @@ from jaxinit.topology import (
     with_delays,
     with_weights,
 )
-from jaxinit.topology._counts import _STREAM_BLOCK, StreamBlock, _sparse_row_blocks
+from jaxinit.topology._counts import (
+    _STREAM_BLOCK,
+    StreamBlock,
+    _multapse_keys_program,
+    _sparse_row_blocks,
+    sharded_degree_partners,
+)
 from jaxinit.topology._random import _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
-from jaxinit.topology._shard import blocks_program
+from jaxinit.topology._shard import blocks_program, packed_sort_program
 
 KEY = jax.random.key(7)
 POSITIONS = jax.random.uniform(jax.random.key(1), (600, 2))
@@ -76,7 +84,13 @@ CASES = [
         True,
     ),
     ("random_topology every pair", lambda **kw: random_topology(KEY, 300, n_syn=300 * 299, **kw), True),
+    # multapses: each device draws a share of the slots, then one exchange sorts them by buckets
     ("random_topology multapses", lambda **kw: random_topology(KEY, 40, 30, n_syn=5_001, multapses=True, **kw), True),
+    (
+        "random_topology multapses recurrent",
+        lambda **kw: random_topology(KEY, 3000, n_syn=40_003, multapses=True, **kw),
+        True,
+    ),
     # multapses past 32 bits of pairs: blocks of rows, drawn per device
     (
         "random_topology multapses blocks",
@@ -98,7 +112,14 @@ CASES = [
     ("fixed_indegree blocks 2 populations", lambda **kw: fixed_indegree(KEY, 50, 1000, 7, block_size=64, **kw), True),
     ("fixed_outdegree", lambda **kw: fixed_outdegree(KEY, 1001, None, 7, block_size=512, **kw), True),
     ("fixed_outdegree 2 populations", lambda **kw: fixed_outdegree(KEY, 333, 120, 11, block_size=100, **kw), True),
+    # with replacement: out-degrees drawn and sorted by whole rows, in-degrees by post slots then exchanged
     ("fixed_outdegree multapses", lambda **kw: fixed_outdegree(KEY, 300, None, 5, multapses=True, **kw), True),
+    (
+        "fixed_outdegree multapses 2 populations",
+        lambda **kw: fixed_outdegree(KEY, 1001, 7, 13, multapses=True, **kw),
+        True,
+    ),
+    ("fixed_indegree multapses", lambda **kw: fixed_indegree(KEY, 77, 501, 9, multapses=True, **kw), True),
     (
         "distance_probability",
         lambda **kw: distance_probability(KEY, POSITIONS, profile=profiles.gaussian(0.05, max_distance=0.15), **kw),
@@ -251,6 +272,27 @@ def check_memory():
         assert stats.temp_size_in_bytes < 64 * _STREAM_BLOCK, (count, stats)
 
 
+def check_multapse_memory():
+    """Per device, the draws with replacement hold their slice and a few like it: memory
+    falls with the device count (the sort's exchange included)."""
+    n, k = 100_000, 10
+    for count in (1, 2, 4, 8):
+        sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
+        slice_bytes = 4 * -(-n * k // count)
+        for by_post in (False, True):
+            compiled = sharded_degree_partners(n, n - 1, k, True, by_post, sharding).lower(KEY).compile()
+            stats = compiled.memory_analysis()
+            assert stats.output_size_in_bytes <= (1 if by_post else 2) * slice_bytes + 64, (count, by_post, stats)
+            assert stats.temp_size_in_bytes <= 6 * slice_bytes, (count, by_post, stats)
+        keys = _multapse_keys_program(n, n - 1, n * k, True, sharding)
+        stats = keys.lower(KEY).compile().memory_analysis()
+        assert stats.output_size_in_bytes <= slice_bytes + 64 and stats.temp_size_in_bytes <= 6 * slice_bytes
+        run, args = packed_sort_program(keys(KEY), n * k, n, (n, n), sharding)
+        stats = run.lower(*args).compile().memory_analysis()
+        assert stats.output_size_in_bytes <= 2 * slice_bytes + 64, (count, stats)
+        assert stats.temp_size_in_bytes <= 6 * slice_bytes, (count, stats)
+
+
 def check_network_blocks_per_device():
     """Each device computes only the network blocks that overlap its slice, on itself."""
     from jaxinit.topology import _network
@@ -305,26 +347,35 @@ def check_shard_round_trip():
 
 def main():
     assert len(jax.devices()) == 8, jax.devices()
-    every = sys.argv[1:] == ["every"]
+    every = sys.argv[1:2] == ["every"]
     unsharded_conn = fixed_outdegree(KEY, 1001, None, 7, block_size=512)
     cases = CASES + values_cases(unsharded_conn)
+    chosen = range(*map(int, sys.argv[2:4])) if every else range(len(cases))
+    if len(chosen) == 0 or chosen.stop > len(cases):
+        raise SystemExit(f"every START STOP: {sys.argv[2:4]} is not a range within the {len(cases)} cases")
     counts = set()
-    for i, (name, build, exact) in enumerate(cases):
+    for i in chosen:
+        name, build, exact = cases[i]
         want = build()
         if not hasattr(want, "pre"):  # synapse_values
             for sharding in meshes(i, every):
                 got = build(out_sharding=sharding)
                 check_array(got, want, 0, sharding, exact, name)
+                counts.add(sharding.mesh.shape["x"])
             continue
         for j, sharding in enumerate(meshes(i, every)):
             got = build(out_sharding=sharding)
             check_connectivity(got, want, sharding, exact, name, methods=every or j == 0)
             counts.add(sharding.mesh.shape["x"])
-    check_memory()
-    check_network_blocks_per_device()
-    check_jit_composes()
-    check_shard_round_trip()
-    print("ok", len(cases), sorted(counts))
+        if every:
+            jax.clear_caches()
+    if not every:
+        check_memory()
+        check_multapse_memory()
+        check_network_blocks_per_device()
+        check_jit_composes()
+        check_shard_round_trip()
+    print("ok", len(chosen), sorted(counts))
 
 
 if __name__ == "__main__":

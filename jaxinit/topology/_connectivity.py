@@ -376,12 +376,19 @@ def global_view(values: Any) -> Any:
     sharding = getattr(values, "sharding", None)
     if isinstance(values, jax.core.Tracer) or not isinstance(sharding, jax.sharding.NamedSharding):
         return values
+    auto = auto_axes(sharding)
+    return values if auto is sharding else jax.device_put(values, auto)
+
+
+def auto_axes(sharding: jax.sharding.NamedSharding) -> jax.sharding.NamedSharding:
+    """``sharding`` over the same devices with Auto mesh axes (itself if they are), so that a
+    program may constrain its intermediates with ``lax.with_sharding_constraint``."""
     mesh = sharding.mesh
     if all(kind != jax.sharding.AxisType.Explicit for kind in mesh.axis_types):
-        return values
+        return sharding
     auto_types = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
     auto = jax.sharding.Mesh(mesh.devices, mesh.axis_names, axis_types=auto_types)
-    return jax.device_put(values, jax.sharding.NamedSharding(auto, sharding.spec))
+    return jax.sharding.NamedSharding(auto, sharding.spec)
 
 
 def empty(n_pre: int, n_post: int) -> Connectivity:

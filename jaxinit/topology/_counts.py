@@ -24,7 +24,7 @@ from jax.typing import ArrayLike
 
 from jaxinit import _core
 from jaxinit.topology._checks import INDEX_LIMIT, check_concrete, check_count, check_size
-from jaxinit.topology._connectivity import Connectivity, empty
+from jaxinit.topology._connectivity import Connectivity, auto_axes, empty
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
@@ -44,6 +44,8 @@ from jaxinit.topology._shard import (
     devices,
     sharded,
     sharded_blocks,
+    slice_length,
+    sorted_packed_pairs,
 )
 
 # pair spaces up to this size are subsets of linear indices, one program per capacity class
@@ -92,13 +94,42 @@ def multapse_pairs(key, n_rows, n_cols, nnz, row_offset=0, *, capacity, skip_dia
     sorted, padded to ``capacity`` with the sentinel pair. Sizes may be traced. ``packed``:
     rows x (columns + 1) fits 32 bits (one sort key). ``row_offset``: the grid's rows are
     neurons ``row_offset`` on (for the diagonal; the rows returned stay local)."""
+    rows, cols, valid = _multapse_draw(key, n_rows, n_cols, nnz, capacity, skip_diagonal, row_offset)
+    return sort_valid_pairs(rows, cols, valid, n_cols + 1 if packed else None)
+
+
+def _multapse_draw(key, n_rows, n_cols, nnz, length, skip_diagonal, row_offset=0):
+    """The first ``length`` slots of :func:`multapse_pairs`' draw, unsorted, and which of
+    them are pairs. Slot ``i`` depends on the key and ``i`` alone (jax's threefry is
+    partitionable), not on ``length`` or on how the draw is split over devices."""
     key_row, key_col = jax.random.split(key)
-    rows = jax.random.randint(key_row, (capacity,), 0, n_rows, dtype=jnp.int32)
-    cols = jax.random.randint(key_col, (capacity,), 0, n_cols, dtype=jnp.int32)
-    valid = jnp.arange(capacity, dtype=jnp.int32) < nnz
+    rows = jax.random.randint(key_row, (length,), 0, n_rows, dtype=jnp.int32)
+    cols = jax.random.randint(key_col, (length,), 0, n_cols, dtype=jnp.int32)
+    valid = jnp.arange(length, dtype=jnp.int32) < nnz
     if skip_diagonal:
         cols = _skip(rows + row_offset, cols, valid)
-    return sort_valid_pairs(rows, cols, valid, n_cols + 1 if packed else None)
+    return rows, cols, valid
+
+
+def sharded_multapse_pairs(key, n_pre, n_post, n_cols, nnz, skip_diagonal, out_sharding):
+    """What :func:`multapse_pairs` draws on a grid whose pairs pack into 32 bits, split over
+    the devices of ``out_sharding``: each device draws a slice of the slots (XLA splits the
+    draw), then :func:`~jaxinit.topology._shard.sorted_packed_pairs` sorts them across the
+    devices. Equal to the unsharded pairs element for element."""
+    keys = _multapse_keys_program(n_pre, n_cols, nnz, skip_diagonal, out_sharding)(key)
+    return sorted_packed_pairs(keys, nnz, n_cols + 1, (n_pre, n_post), out_sharding)
+
+
+@functools.lru_cache(maxsize=16)
+def _multapse_keys_program(n_rows, n_cols, nnz, skip_diagonal, out_sharding):
+    length = devices(out_sharding) * slice_length(nnz, out_sharding)
+
+    def draw(key):
+        rows, cols, valid = _multapse_draw(key, n_rows, n_cols, nnz, length, skip_diagonal)
+        keys = rows.astype(jnp.uint32) * jnp.uint32(n_cols + 1) + cols.astype(jnp.uint32)
+        return jnp.where(valid, keys, jnp.uint32(2**32 - 1))
+
+    return jax.jit(draw, out_shardings=out_sharding)
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "by_post", "packed"))
@@ -107,16 +138,51 @@ def multapse_degree_pairs(key, n_choices, k, nnz, *, capacity, skip_diagonal, by
     drawn uniformly with replacement from ``n_choices``, for the first ``nnz`` slots; sorted
     by ``(pre, post)``, padded to ``capacity``. Sizes may be traced. ``packed``: pre x post
     neurons fit 32 bits (one sort key)."""
-    i = jnp.arange(capacity, dtype=jnp.int32)
-    owners = i // jnp.maximum(k, 1)
-    partners = jax.random.randint(key, (capacity,), 0, n_choices, dtype=jnp.int32)
-    valid = i < nnz
-    if skip_diagonal:
-        partners = _skip(owners, partners, valid)
+    owners, partners, valid = _degree_draw(key, n_choices, k, nnz, capacity, skip_diagonal)
     pre, post = (partners, owners) if by_post else (owners, partners)
     # the columns stay below the owners' count (by post) or the partners' (+1 past the diagonal)
     width = (nnz + k - 1) // jnp.maximum(k, 1) if by_post else n_choices + 1
     return sort_valid_pairs(pre, post, valid, width if packed else None)
+
+
+def _degree_draw(key, n_choices, k, nnz, length, skip_diagonal):
+    """The first ``length`` slots of :func:`multapse_degree_pairs`' draw (slot ``i``: owner
+    ``i // k``), unsorted: ``(owners, partners, valid)``. Slot ``i`` depends on the key and
+    ``i`` alone, as in :func:`_multapse_draw`."""
+    i = jnp.arange(length, dtype=jnp.int32)
+    owners = i // jnp.maximum(k, 1)
+    partners = jax.random.randint(key, (length,), 0, n_choices, dtype=jnp.int32)
+    valid = i < nnz
+    if skip_diagonal:
+        partners = _skip(owners, partners, valid)
+    return owners, partners, valid
+
+
+@functools.lru_cache(maxsize=16)
+def sharded_degree_partners(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding):
+    """The program drawing what :func:`multapse_degree_pairs` draws, split over the devices of
+    ``out_sharding`` in slices of ``n_rows · k`` slots (``program(key)``). Out-degrees
+    (``by_post`` false) give the sorted ``(pre, post)`` slices: each device draws and sorts
+    whole rows, then XLA shifts the rows' edges into the slices (a neighbour exchange, no
+    gather). In-degrees give each post slot's pre, padded with ``n_choices``'s bound, for
+    :func:`~jaxinit.topology._shard.sharded_to_pre_major`."""
+    count, nnz = devices(out_sharding), n_rows * k
+    length = count * slice_length(nnz, out_sharding)
+    auto = auto_axes(out_sharding)
+    rows = NamedSharding(auto.mesh, PartitionSpec(auto.spec[0], None))
+    n_pre, n_post = (n_choices + skip_diagonal, n_rows) if by_post else (n_rows, n_choices + skip_diagonal)
+
+    def draw(key):
+        if by_post:
+            _, partners, valid = _degree_draw(key, n_choices, k, nnz, length, skip_diagonal)
+            return (jnp.where(valid, partners, n_pre),)
+        per_row = -(-n_rows // count) * count * k  # whole rows on each device
+        owners, partners, valid = _degree_draw(key, n_choices, k, nnz, per_row, skip_diagonal)
+        partners = jnp.sort(lax.with_sharding_constraint(partners.reshape(-1, k), rows), axis=1)
+        owners, partners, valid = (x.reshape(-1)[:length] for x in (owners, partners.reshape(-1), valid))
+        return jnp.where(valid, owners, n_pre), jnp.where(valid, partners, n_post)
+
+    return jax.jit(draw, out_shardings=auto)
 
 
 @functools.partial(jax.jit, static_argnames=("capacity", "skip_diagonal", "packed"))

@@ -15,7 +15,14 @@ from jax.typing import ArrayLike
 from jaxinit import _core
 from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
-from jaxinit.topology._counts import multapse_degree_pairs, multapse_pairs, row_blocks, row_starts
+from jaxinit.topology._counts import (
+    multapse_degree_pairs,
+    multapse_pairs,
+    row_blocks,
+    row_starts,
+    sharded_degree_partners,
+    sharded_multapse_pairs,
+)
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
@@ -128,10 +135,13 @@ def random_topology(
         :func:`~jaxinit.topology.shard`). Distinct pairs (at least 1 in 10⁵ of the allowed
         pairs: the geometric-skip sampler) are drawn on the devices: the sampler's first
         pass (where each block of candidates starts, the surplus to remove) is repeated on
-        each, then each writes only the blocks of its slice. With ``multapses`` over more
-        pairs than pack into 32 bits (the rows then go in blocks of about ``block_size``
-        synapses, each block's count from one multinomial draw), each device draws only the
-        blocks of its slice. Any other request is built whole on one device, then placed.
+        each, then each writes only the blocks of its slice. With ``multapses``, each
+        device draws a share of the pairs, then one exchange sorts them across the devices
+        (each device counts its share by ranges of pairs, then sends every other one the
+        pairs of its slice; memory per device about five slices); over more pairs than pack
+        into 32 bits (the rows then go in blocks of about ``block_size`` synapses, each
+        block's count from one multinomial draw), each device draws only the blocks of its
+        slice. Rarer distinct pairs are built whole on one device, then placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, without weights.
@@ -167,6 +177,10 @@ def random_topology(
             check_memory(name, capacity_for(-(-k // (1 if out_sharding is None else devices(out_sharding)))))
             blocks = _multapse_row_blocks(key, n_pre, n_cols, k, skip_diagonal, block)
             return connectivity_from_blocks(blocks, n_pre, n_post, out_sharding)
+        if out_sharding is not None:  # each device draws a share, then one exchange sorts them
+            check_memory(name, capacity_for(slice_length(k, out_sharding)), "fixed_outdegree")
+            pre, post = sharded_multapse_pairs(key, n_pre, n_post, n_cols, k, skip_diagonal, out_sharding)
+            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=k)
         capacity = capacity_for(k)
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_pre), np.int32(n_cols), np.int32(k))
@@ -244,6 +258,12 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
         key = _core.check_key(name, key)
         if nnz == 0:
             return sharded(empty(n_pre, n_post), out_sharding)
+        if out_sharding is not None:  # each device draws the rows of its slice
+            check_memory(name, capacity_for(slice_length(nnz, out_sharding)), "fixed_outdegree")
+            drawn = sharded_degree_partners(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding)(key)
+            drawn = tuple(jax.device_put(x, out_sharding) for x in drawn)
+            pre, post = sharded_to_pre_major(drawn[0], nnz, n_pre, n_post, k, out_sharding) if by_post else drawn
+            return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=nnz)
         capacity = capacity_for(nnz)
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_choices), np.int32(k), np.int32(nnz))
@@ -341,8 +361,8 @@ def fixed_indegree(
         :func:`~jaxinit.topology.shard` for the padding). Each device draws the posts of
         its share, then one exchange between the devices moves every synapse to the
         device whose slice of the (pre, post) order holds it (memory per device: about
-        four slices and the per-pre counts). With ``multapses`` it is built whole on one
-        device, then placed.
+        four slices and the per-pre counts); with ``multapses`` alike, each device
+        drawing the post slots of its slice.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.
@@ -390,8 +410,8 @@ def fixed_outdegree(
       out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
         over its devices, each drawing only its own slice of the sorted order (memory:
         the slice plus one block), element for element equal to the unsharded build
-        (see :func:`~jaxinit.topology.shard` for the padding). With ``multapses`` it is
-        built whole on one device, then placed.
+        (see :func:`~jaxinit.topology.shard` for the padding). With ``multapses`` each
+        device draws and sorts the whole rows overlapping its slice (memory: a few slices).
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.

@@ -15,8 +15,9 @@ counts known on the host), or :func:`sharded_host_blocks` for a builder that pre
 each block's inputs on the host: each device draws only the blocks that overlap its slice,
 so its memory is its slice plus one block. A rule drawn by post (``fixed_indegree``, or
 ``distance_probability`` by shares of the post neurons) is moved into (pre, post) order by
-one exchange (:func:`exchange_program`). Every other rule is built whole and
-then placed with :func:`shard`.
+one exchange (:func:`exchange_program`); pairs drawn in no order (with replacement) are
+sorted across the devices by one exchange of key ranges (:func:`sorted_packed_pairs`).
+Every other rule is built whole and then placed with :func:`shard`.
 """
 
 from __future__ import annotations
@@ -456,9 +457,7 @@ def exchange_program(local, operands, n_syn, out_sharding):
     # how many of device d's synapses land in device r's slice: the widest message
     bounds = np.arange(count + 1, dtype=np.int64) * per_device
     sends = np.diff(np.stack([_count_below(starts[d], per_pre[d], bounds) for d in range(count)]), axis=1)
-    widest = max(1, int(sends.max()))
-    width = -(-widest // (1 << max(0, widest.bit_length() - 4))) << max(0, widest.bit_length() - 4)  # 1/16 octave
-    run = _exchange_program(local, per_device, width, out_sharding, len(operands))
+    run = _exchange_program(local, per_device, _message_width(int(sends.max())), out_sharding, len(operands))
     split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
     return run, (*operands, jax.device_put(starts.astype(np.int32), split))
 
@@ -508,6 +507,99 @@ def _exchange_program(local, per_device, width, out_sharding, n_operands):
     return jax.jit(
         jax.shard_map(exchange, mesh=out_sharding.mesh, in_specs=(spec,) * (n_operands + 1), out_specs=(spec, spec))
     )
+
+
+def _message_width(widest: int) -> int:
+    """The length of the exchange's messages: ``widest`` rounded up to a sixteenth of an
+    octave, so that requests of about one size share one compiled program."""
+    widest = max(1, widest)
+    step = 1 << max(0, widest.bit_length() - 4)
+    return -(-widest // step) * step
+
+
+_LAST = np.uint32(2**32 - 1)  # the padding key: sorts after every pair
+
+
+def sorted_packed_pairs(
+    keys: jax.Array, n: int, width: int, pads: tuple[int, int], out_sharding: NamedSharding
+) -> tuple[jax.Array, jax.Array]:
+    """Pairs packed as ``row · width + column``, rows below ``pads[0]`` (uint32; ``keys`` split evenly over the
+    devices of ``out_sharding``, its first ``n`` entries the pairs, the rest ignored), sorted
+    and unpacked, ``n`` pairs split over the same devices in slices of the sorted order,
+    padded with ``pads``: the one exchange of a rule whose pairs are drawn in no order.
+
+    Each device sorts its share of the keys and counts it by buckets (runs of ``2**shift``
+    key values, ``2**16`` buckets over the keys' range). From the counts the host knows
+    which buckets hold each device's slice of the sorted order and where each device's
+    sorted share enters them; each device then sends every other one the run of its share
+    in that device's buckets (a bucket at a slice's edge goes to both sides), in one
+    ``all_to_all`` of messages sized by the longest run, sorts what it receives and keeps
+    its ranks. For uniform pairs a message is about a slice over the device count, so
+    memory per device is about five slices of keys and the counts."""
+    run, args = packed_sort_program(keys, n, width, pads, out_sharding)
+    return run(*args)
+
+
+def packed_sort_program(keys, n, width, pads, out_sharding):
+    """The exchange program of :func:`sorted_packed_pairs` and its arguments, after the
+    bucket counts it needs (``run.lower(*args)`` gives XLA's memory analysis)."""
+    count, per_device = devices(out_sharding), slice_length(n, out_sharding)
+    top = max(1, (int(width) * int(pads[0]) - 1).bit_length())  # the keys' bits (rows below pads[0])
+    shift = max(0, top - 16)
+    n_buckets = ((1 << top) >> shift) or 1
+    shares, per_bucket = _bucket_program(n, shift, n_buckets, out_sharding)(keys)
+    per_bucket = np.asarray(per_bucket).astype(np.int64)  # (devices, buckets)
+    starts = np.concatenate([[0], np.cumsum(per_bucket.sum(0))])  # where each bucket starts in the order
+    within = np.concatenate([np.zeros((count, 1), np.int64), np.cumsum(per_bucket, axis=1)], axis=1)
+    begins = np.arange(count, dtype=np.int64) * per_device
+    ends = np.minimum(begins + per_device, n)
+    first = np.searchsorted(starts, begins, side="right") - 1  # the bucket holding a slice's first synapse
+    last = np.searchsorted(starts, ends, side="left") - 1  # and its last
+    has = ends > begins
+    lo = np.where(has[None], within[:, np.clip(first, 0, n_buckets)], 0)  # lo[d, t]: device d's run for t
+    hi = np.where(has[None], within[:, np.clip(last + 1, 0, n_buckets)], 0)
+    offsets = np.where(has, starts[np.clip(first, 0, n_buckets)], begins)  # rank of what t receives first
+    run = _sort_exchange_program(per_device, _message_width(int((hi - lo).max())), width, pads, out_sharding)
+    split = NamedSharding(out_sharding.mesh, PartitionSpec(out_sharding.spec[0]))
+    operands = (lo.astype(np.int32), hi.astype(np.int32), offsets.astype(np.int32))
+    return run, (shares, *(jax.device_put(x, split) for x in operands))
+
+
+@functools.lru_cache(maxsize=16)
+def _bucket_program(n, shift, n_buckets, out_sharding):
+    """Each device's share of the keys, sorted (padding last), and its counts per bucket."""
+    axis = out_sharding.spec[0]
+
+    def local(keys):
+        slot = lax.axis_index(axis) * keys.shape[0] + jnp.arange(keys.shape[0], dtype=jnp.int32)
+        keys = jnp.sort(jnp.where(slot < n, keys, _LAST))
+        bucket = jnp.where(keys != _LAST, keys >> shift, n_buckets).astype(jnp.int32)
+        return keys, jnp.bincount(bucket, length=n_buckets + 1)[None, :n_buckets]
+
+    spec = PartitionSpec(axis)
+    return jax.jit(jax.shard_map(local, mesh=out_sharding.mesh, in_specs=spec, out_specs=(spec, spec)))
+
+
+@functools.lru_cache(maxsize=16)
+def _sort_exchange_program(per_device, message, width, pads, out_sharding):
+    """The exchange of :func:`sorted_packed_pairs`, for messages of ``message`` keys."""
+    axis = out_sharding.spec[0]
+
+    def local(keys, lo, hi, offset):
+        index = lo[0][:, None] + jnp.arange(message, dtype=jnp.int32)
+        sent = jnp.where(index < hi[0][:, None], keys[jnp.minimum(index, keys.shape[0] - 1)], _LAST)
+        received = jnp.sort(lax.all_to_all(sent, axis, 0, 0, tiled=True).reshape(-1))
+        rank = lax.axis_index(axis) * per_device - offset[0] + jnp.arange(per_device, dtype=jnp.int32)
+        mine = jnp.where(rank < received.shape[0], received[jnp.minimum(rank, received.shape[0] - 1)], _LAST)
+        ok = mine != _LAST
+        width_ = jnp.uint32(width)
+        return (
+            jnp.where(ok, (mine // width_).astype(jnp.int32), pads[0]),
+            jnp.where(ok, (mine % width_).astype(jnp.int32), pads[1]),
+        )
+
+    spec = PartitionSpec(axis)
+    return jax.jit(jax.shard_map(local, mesh=out_sharding.mesh, in_specs=(spec,) * 4, out_specs=(spec, spec)))
 
 
 def _rank_in_run(sorted_values: jax.Array, index: jax.Array) -> jax.Array:
