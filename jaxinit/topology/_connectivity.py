@@ -35,7 +35,9 @@ class Connectivity:
         (``out_sharding=``) pads them to a multiple of the device count with padding
         pairs ``(n_pre, n_post)`` (values 0) after the synapses, which sort last and
         which every method here ignores; :meth:`unpadded` drops them. ``None`` (static):
-        no padding.
+        no padding, or padding of a count that is not static (a build given
+        ``capacity=``, e.g. :func:`~jaxinit.topology.pairwise_bernoulli` under ``jit``),
+        which the methods ignore alike and :meth:`unpadded` drops from concrete arrays.
 
     Raises:
       TypeError, ValueError: sizes that are not ints in ``[0, 2**31)``, or ``pre``,
@@ -97,7 +99,7 @@ class Connectivity:
           ([0], None)
         """
         if self.n_syn is None:
-            return self
+            return self._without_trailing_padding()
         n = self.n_syn
 
         def cut(values):
@@ -107,6 +109,15 @@ class Connectivity:
             cut(self.pre), cut(self.post), n_pre=self.n_pre, n_post=self.n_post,
             weight=cut(self.weight), delay=cut(self.delay),
         )  # fmt: skip
+
+    def _without_trailing_padding(self) -> Connectivity:
+        """Concrete 1-D arrays cut before their padding pairs (a ``capacity=`` build's: they
+        sort last, so they are a tail); ``self`` when there are none or when traced."""
+        pre = self.pre
+        if _core.is_traced(pre) or pre.ndim != 1 or pre.shape[0] == 0 or int(pre[-1]) < self.n_pre:
+            return self
+        n = int(jnp.searchsorted(pre, self.n_pre))
+        return dataclasses.replace(self, n_syn=n).unpadded()
 
     @property
     def indptr(self) -> jax.Array:

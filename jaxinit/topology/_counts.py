@@ -424,6 +424,7 @@ def pairwise_bernoulli(
     *,
     p: float,
     allow_autapse: bool = False,
+    capacity: int | None = None,
     block_size: int = DEFAULT_BLOCK,
     out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
@@ -458,6 +459,16 @@ def pairwise_bernoulli(
         autapses ``pre == post`` are excluded unless ``allow_autapse``).
       p: the connection probability, in [0, 1].
       allow_autapse: allow ``pre == post`` in a recurrent population.
+      capacity: a static length for the arrays, which makes the build work under ``jit``
+        and ``vmap`` (a traced key): the synapses, then padding pairs ``(n_pre, n_post)``
+        up to ``capacity``, which every method ignores (as ``BCOO`` ignores indices out
+        of range; :meth:`~jaxinit.topology.Connectivity.unpadded` drops them from concrete
+        arrays; the count is ``conn.out_degree().sum()``). The count is then drawn on the
+        device (``jax.random.binomial``, a sum over chunks of ``2**24`` pairs, whose counts
+        float32 holds exactly) and the pairs by the same kernels as below; a denser request
+        (``p > 1/64``) or a space of at most 2**16 pairs is decided pair by pair. A count
+        above ``capacity`` raises (``ValueError`` eagerly; under ``jit`` the program fails
+        with that message), never truncates: ask for about ``mean + 6·sd``.
       block_size: synapses expected per block of rows of the sparse sampler, and elements
         drawn at once by the dense one (bounds the temporaries; the law does not depend on
         it, the bits do).
@@ -473,10 +484,11 @@ def pairwise_bernoulli(
       A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, without weights.
 
     Raises:
-      TypeError: sizes that are not ints, a traced ``p``, or a traced key (under ``jit``
-        the count is random: build outside ``jit`` and pass the result in).
-      ValueError: sizes outside ``[0, 2**31)``, ``p`` outside [0, 1], or a request whose
-        mean count reaches ``2**31`` synapses.
+      TypeError: sizes that are not ints, a traced ``p``, or a traced key without
+        ``capacity`` (the count is random and sets the arrays' length).
+      ValueError: sizes outside ``[0, 2**31)``, ``p`` outside [0, 1], a request whose
+        mean count reaches ``2**31`` synapses, ``capacity`` with ``out_sharding`` or
+        below 1, or a drawn count above ``capacity``.
       MemoryError: the arrays would not fit in memory (see ``JAXINIT_MEMORY_LIMIT``).
 
     Example:
@@ -502,13 +514,24 @@ def pairwise_bernoulli(
     in_row_blocks = allowed > _SMALL_SPACE and p <= _DRAWS_MAX_DENSITY and n_pre > _rows_per_block(n_cols, p, block)
     streamed = p > _DRAWS_MAX_DENSITY and _SMALL_SPACE < allowed < INDEX_LIMIT - _STREAM_BLOCK
     share = 1 if out_sharding is None or not (in_row_blocks or streamed) else devices(out_sharding)
+    if capacity is not None:
+        capacity = check_size(name, "capacity", capacity, 1)
+        if out_sharding is not None:
+            raise ValueError(f"{name}: capacity= and out_sharding= cannot be combined; give one of them")
+        if p > _DRAWS_MAX_DENSITY and allowed >= INDEX_LIMIT - _STREAM_BLOCK:
+            raise ValueError(
+                f"{name}: with capacity=, p={p} > 1/64 is decided pair by pair, which needs fewer than 2**31 "
+                f"allowed pairs, got {allowed:,}; build it eagerly without capacity="
+            )
+        check_memory(name, capacity, "fixed_indegree")
+        return _bernoulli_within(name, _core.check_key(name, key), n_pre, n_post, n_cols, p, skip_diagonal, capacity)
     check_memory(name, capacity_for(min(allowed, math.ceil((mean + 6 * sd) / share))), "fixed_indegree")
     key = _core.check_key(name, key)
     if _core.is_traced(key):
         raise TypeError(
             f"{name}: key must be concrete, got a traced key: the synapse count is random (Binomial(allowed pairs, "
             "p)) and sets the output's length, so it is drawn eagerly; call pairwise_bernoulli outside jit/vmap "
-            "and pass the Connectivity (a pytree) into the jitted function"
+            "and pass the Connectivity (a pytree) into the jitted function, or give a static capacity="
         )
     key_count, key_pairs = jax.random.split(key)
     if in_row_blocks:  # sparse and large: blocks of rows, each device drawing its own
@@ -550,6 +573,52 @@ def pairwise_bernoulli(
         pre, post, ok = sample_pairs(key_pairs, n_pre, n_cols, nnz, 0, skip_diagonal, block)
     check_ok(name, ok)
     return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
+
+
+def _bernoulli_within(name, key, n_pre, n_post, n_cols, p, skip_diagonal, capacity) -> Connectivity:
+    """:func:`pairwise_bernoulli` in ``capacity`` slots, the count drawn on the device (so the
+    key may be traced): the synapses, then padding pairs ``(n_pre, n_post)``."""
+    allowed = n_pre * n_cols
+    key_count, key_pairs = jax.random.split(key)
+    if p > _DRAWS_MAX_DENSITY or allowed <= _SMALL_SPACE:  # every pair decided by its own draw
+        threshold = np.uint32(min(math.ceil(p * 2**32), 2**32 - 1))
+        args = (key_pairs, np.int32(n_cols), np.int32(allowed), threshold, np.bool_(p >= 1))
+        pre, post, count = bernoulli_stream(*args, capacity=capacity, skip_diagonal=skip_diagonal)
+        ok = jnp.bool_(True)
+    else:
+        count = _device_binomial(key_count, allowed, p)
+        sizes = (np.int32(n_pre), np.int32(n_cols), jnp.minimum(count, capacity))
+        pre, post, ok = distinct_pairs(
+            key_pairs, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, packed=packable(n_pre, n_cols)
+        )
+    kept = jnp.arange(capacity, dtype=jnp.int32) < count
+    pre, post = jnp.where(kept, pre, n_pre), jnp.where(kept, post, n_post)
+    if _core.is_traced(count):  # the program fails with the message when it runs
+        jax.debug.callback(functools.partial(_raise_if_over, name, capacity), count, ok)
+    else:
+        _raise_if_over(name, capacity, count, ok)
+    return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+
+
+def _raise_if_over(name: str, capacity: int, count: Any, ok: Any) -> None:
+    count, ok = np.asarray(count), np.asarray(ok)
+    if (count > capacity).any():
+        raise ValueError(
+            f"{name}: drew {count.max():,} synapses, more than capacity={capacity:,}; give a capacity of about "
+            "mean + 6 sd of the count (Binomial(allowed pairs, p)) so that this does not happen"
+        )
+    check_ok(name, ok)
+
+
+def _device_binomial(key: jax.Array, n: int, p: float) -> jax.Array:
+    """An int32 ``Binomial(n, p)`` draw that runs under ``jit``: a sum of
+    ``jax.random.binomial`` draws over chunks of at most ``2**24`` trials (counts float32
+    holds exactly)."""
+    chunk = 1 << 24
+    sizes = np.full(-(-n // chunk), chunk, np.float32)
+    if n:
+        sizes[-1] = n - chunk * (sizes.size - 1)
+    return jnp.sum(jax.random.binomial(key, jnp.asarray(sizes), p).astype(jnp.int32))
 
 
 def _rows_per_block(n_cols: int, p: float, block: int) -> int:

@@ -1,0 +1,160 @@
+"""``pairwise_bernoulli(capacity=)``: a random synapse count under ``jit`` and ``vmap``.
+
+The arrays have ``capacity`` entries, the synapses then padding pairs ``(n_pre, n_post)``.
+Statistical tests use fixed keys and a p-value floor of 1e-4 (each would fail with
+probability 1e-4 for independent keys); moment checks allow 5 standard errors.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import NamedSharding, PartitionSpec
+from scipy import stats
+
+from jaxinit.topology import Connectivity, pairwise_bernoulli, with_weights
+from tests.test_topology_counts import assert_valid, dense, keys
+
+P_FLOOR = 1e-4
+
+# (n_pre, n_post, p, capacity): the count drawn on the device, then distinct pairs (a space
+# past 2**16 pairs, p <= 1/64); a small space and a dense request, each pair decided by its draw
+PATHS = {
+    "device count": (1000, None, 0.005, 6000),
+    "small space": (60, 50, 0.01, 100),
+    "dense": (300, None, 0.2, 20_000),
+}
+
+
+def build_many(n_pre, n_post, p, capacity, n_keys, seed=0):
+    return jax.vmap(lambda k: pairwise_bernoulli(k, n_pre, n_post, p=p, capacity=capacity))(keys(n_keys, seed))
+
+
+def unstack(stacked: Connectivity, i: int) -> Connectivity:
+    return Connectivity(stacked.pre[i], stacked.post[i], n_pre=stacked.n_pre, n_post=stacked.n_post)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_count_is_binomial(path):
+    """Counts over 400 keys: mean and variance of Binomial(allowed, p); for the device's
+    count, also a chi-square of its histogram against the binomial pmf (6 bins)."""
+    n_pre, n_post, p, capacity = PATHS[path]
+    n_keys = 400
+    allowed = n_pre * (n_pre - 1 if n_post is None else n_post)
+    stacked = build_many(n_pre, n_post, p, capacity, n_keys)
+    counts = np.asarray(jnp.sum(stacked.pre < n_pre, axis=1))
+    mean, var = allowed * p, allowed * p * (1 - p)
+    assert abs(counts.mean() - mean) < 5 * np.sqrt(var / n_keys)
+    assert abs(counts.var(ddof=1) - var) < 5 * var * np.sqrt(2 / (n_keys - 1)) * 1.1
+    if path == "device count":
+        edges = mean + np.sqrt(var) * np.array([-1.5, -0.75, 0, 0.75, 1.5])
+        expected = np.diff(np.concatenate([[0], stats.binom.cdf(np.floor(edges), allowed, p), [1]]))
+        observed = np.bincount(np.searchsorted(np.floor(edges), counts, side="left"), minlength=6)
+        assert stats.chisquare(observed, expected * n_keys).pvalue > P_FLOOR
+
+
+@pytest.mark.parametrize("n_pre,n_post,p,capacity,n_keys", [(20, 20, 0.02, 64, 500), (5, None, 0.8, 32, 300)])
+def test_every_allowed_pair_with_probability_p(n_pre, n_post, p, capacity, n_keys):
+    """Each allowed pair's count over keys is Binomial(keys, p) (chi-square of the grid, both
+    tails), never a forbidden pair; sorted, distinct, in range once unpadded."""
+    stacked = build_many(n_pre, n_post, p, capacity, n_keys, seed=1)
+    total = 0
+    for i in range(n_keys):
+        conn = unstack(stacked, i).unpadded()
+        assert_valid(conn, recurrent_no_autapse=n_post is None, distinct=True)
+        total = total + dense(conn)
+    allowed = np.ones_like(total, bool)
+    if n_post is None:
+        np.fill_diagonal(allowed, False)
+        assert total[~allowed].sum() == 0
+    observed = total[allowed]
+    chi2 = np.sum((observed - n_keys * p) ** 2 / (n_keys * p * (1 - p)))
+    assert stats.chi2.sf(chi2, observed.size) > P_FLOOR
+    assert stats.chi2.cdf(chi2, observed.size) > P_FLOOR
+
+
+def test_device_count_pairs_are_uniform():
+    """The device-count path's pairs: pre and post uniform over 10 bins of 100 neurons
+    (chi-square over 50 keys), no autapse, distinct."""
+    n_pre, _, p, capacity = PATHS["device count"]
+    stacked = build_many(n_pre, None, p, capacity, 50, seed=2)
+    pre_bins, post_bins = np.zeros(10), np.zeros(10)
+    for i in range(50):
+        conn = unstack(stacked, i).unpadded()
+        assert_valid(conn, recurrent_no_autapse=True, distinct=True)
+        pre_bins += np.bincount(np.asarray(conn.pre) // 100, minlength=10)
+        post_bins += np.bincount(np.asarray(conn.post) // 100, minlength=10)
+    assert stats.chisquare(pre_bins).pvalue > P_FLOOR and stats.chisquare(post_bins).pvalue > P_FLOOR
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_jit_equals_eager_and_vmap_equals_loop(path):
+    n_pre, n_post, p, capacity = PATHS[path]
+
+    def build(k):
+        return pairwise_bernoulli(k, n_pre, n_post, p=p, capacity=capacity)
+
+    key = jax.random.key(5)
+    eager, jitted = build(key), jax.jit(build)(key)
+    assert eager.pre.shape == (capacity,)
+    np.testing.assert_array_equal(eager.pre, jitted.pre)
+    np.testing.assert_array_equal(eager.post, jitted.post)
+    batch = keys(3, seed=6)
+    stacked = jax.vmap(build)(batch)
+    for i, k in enumerate(batch):
+        one = build(k)
+        np.testing.assert_array_equal(stacked.pre[i], one.pre)
+        np.testing.assert_array_equal(stacked.post[i], one.post)
+
+
+def test_padding_is_ignored():
+    """The methods see only the synapses: degrees, indptr, the dense matrix, the CSC view,
+    scipy, and values drawn on the padded arrays."""
+    n = 200
+    conn = pairwise_bernoulli(jax.random.key(3), n, p=0.05, capacity=4096)
+    count = int(np.sum(np.asarray(conn.pre) < n))
+    assert 0 < count < 4096 and (np.asarray(conn.pre)[count:] == n).all() and (np.asarray(conn.post)[count:] == n).all()
+    plain = conn.unpadded()
+    assert plain.nnz == count and plain.n_syn is None
+    assert_valid(plain, recurrent_no_autapse=True, distinct=True)
+    assert int(conn.out_degree().sum()) == count and int(conn.in_degree().sum()) == count
+    assert int(conn.indptr[-1]) == count
+    np.testing.assert_array_equal(conn.to_dense(), plain.to_dense())
+    assert (conn.to_scipy() != plain.to_scipy()).nnz == 0
+    indptr, _ = conn.by_post()
+    np.testing.assert_array_equal(indptr, plain.by_post()[0])
+    weighted = with_weights(jax.random.key(4), conn, lambda k, shape, dtype=None, **_: jnp.ones(shape))
+    np.testing.assert_array_equal(weighted.to_dense(), plain.to_dense())
+    jitted = jax.jit(lambda c: c.out_degree())(conn)  # a padded pytree through jit
+    np.testing.assert_array_equal(jitted, plain.out_degree())
+
+
+def test_a_count_above_capacity_raises():
+    key = jax.random.key(0)
+    count = int(np.sum(np.asarray(pairwise_bernoulli(key, 1000, p=0.01, capacity=12_000).pre) < 1000))
+    too_small = count - 1
+    message = rf"pairwise_bernoulli: drew {count:,} synapses, more than capacity={too_small:,}"
+    with pytest.raises(ValueError, match=message):
+        pairwise_bernoulli(key, 1000, p=0.01, capacity=too_small)
+    with pytest.raises(Exception, match=rf"more than capacity={too_small:,}"):  # the program fails when it runs
+        jax.block_until_ready(jax.jit(lambda k: pairwise_bernoulli(k, 1000, p=0.01, capacity=too_small).pre)(key))
+    # a count equal to the capacity fills it exactly
+    full = pairwise_bernoulli(key, 1000, p=0.01, capacity=count)
+    assert (np.asarray(full.pre) < 1000).all()
+
+
+def test_bad_capacity_is_refused_before_any_work():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="pairwise_bernoulli: capacity must be >= 1, got 0"):
+        pairwise_bernoulli(key, 10, p=0.1, capacity=0)
+    with pytest.raises(TypeError, match="pairwise_bernoulli: capacity must be an int"):
+        pairwise_bernoulli(key, 10, p=0.1, capacity=10.5)
+    sharding = NamedSharding(jax.make_mesh((1,), ("x",)), PartitionSpec("x"))
+    with pytest.raises(ValueError, match="pairwise_bernoulli: capacity= and out_sharding= cannot be combined"):
+        pairwise_bernoulli(key, 10, p=0.1, capacity=100, out_sharding=sharding)
+    with pytest.raises(ValueError, match=r"pairwise_bernoulli: with capacity=, p=0.5 > 1/64 .* fewer than 2\*\*31"):
+        pairwise_bernoulli(key, 60_000, p=0.5, capacity=1000)
+    with pytest.raises(TypeError, match="or give a static capacity="):
+        jax.jit(lambda k: pairwise_bernoulli(k, 10, p=0.1).pre)(key)
