@@ -120,7 +120,7 @@ def _measure() -> list[dict]:
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
         # fixed_indegree: drawn by post, then one exchange into (pre, post) order
         cold, warm, made = timed(lambda s=sharding: fixed_indegree(key, N_OUT, None, K_OUT, out_sharding=s))
-        if sharding is None:
+        if sharding is None or count == 1:  # one device: built whole and placed, no exchange
             mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK))
         else:
             draw = _fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)

@@ -1,4 +1,5 @@
-"""``pairwise_bernoulli(capacity=)``: a random synapse count under ``jit`` and ``vmap``.
+"""``pairwise_bernoulli(capacity=)`` and ``distance_probability(capacity=)``: a random
+synapse count under ``jit`` and ``vmap``.
 
 The arrays have ``capacity`` entries, the synapses then padding pairs ``(n_pre, n_post)``.
 Statistical tests use fixed keys and a p-value floor of 1e-4 (each would fail with
@@ -14,7 +15,10 @@ import pytest
 from jax.sharding import NamedSharding, PartitionSpec
 from scipy import stats
 
-from jaxinit.topology import Connectivity, pairwise_bernoulli, with_weights
+from jaxinit import profiles
+from jaxinit.topology import Connectivity, distance_probability, pairwise_bernoulli, with_weights
+from jaxinit.topology._proximity import _bernoulli_pairs, _inputs
+from jaxinit.topology._spatial import split_callable
 from tests.test_topology_counts import assert_valid, dense, keys
 
 P_FLOOR = 1e-4
@@ -158,3 +162,69 @@ def test_bad_capacity_is_refused_before_any_work():
         pairwise_bernoulli(key, 60_000, p=0.5, capacity=1000)
     with pytest.raises(TypeError, match="or give a static capacity="):
         jax.jit(lambda k: pairwise_bernoulli(k, 10, p=0.1).pre)(key)
+
+
+# --- distance_probability ------------------------------------------------------------------
+
+POSITIONS = jax.random.uniform(jax.random.key(1), (400, 2))
+NEAR = profiles.gaussian(0.1, max_distance=0.3)
+
+
+def test_distance_capacity_is_the_all_candidates_draw_under_jit_and_vmap():
+    """The same synapses eagerly (through the cells), under jit with the positions traced too
+    (every pair streamed) and from the eager all-candidates path without capacity; vmap
+    over keys equals the loop."""
+    key = jax.random.key(0)
+    args = dict(profile=NEAR, box=1.0, capacity=12_000)
+    eager = distance_probability(key, POSITIONS, **args)
+    traced = jax.jit(lambda k, x: distance_probability(k, x, **args))(key, POSITIONS)
+    inputs = _inputs("test", POSITIONS, None, 1.0)
+    split = split_callable("test", "profile", NEAR, "a profile")
+    pre, post, n = _bernoulli_pairs(key, NEAR, split, 0.3, *inputs, True, path="cells")
+    n = int(n)
+    assert eager.pre.shape == (12_000,) and int(eager.out_degree().sum()) == n
+    for conn in (eager, traced):
+        np.testing.assert_array_equal(conn.pre[:n], pre[:n])
+        np.testing.assert_array_equal(conn.post[:n], post[:n])
+        assert (np.asarray(conn.pre[n:]) == 400).all() and (np.asarray(conn.post[n:]) == 400).all()
+    batch = keys(3, seed=8)
+    stacked = jax.vmap(lambda k: distance_probability(k, POSITIONS, **args))(batch)
+    for i, k in enumerate(batch):
+        np.testing.assert_array_equal(stacked.pre[i], distance_probability(k, POSITIONS, **args).pre)
+
+
+def test_distance_capacity_pairs_at_the_profiles_probability():
+    """30 neurons on a line (gaussian of sigma 3, no cut: every pair streamed): over 300 keys,
+    each pair's count is Binomial(300, p(d)); the standardized squares of the pairs with
+    0.05 < p < 0.95 sum to ~ chi2 (both tails at the floor); never an autapse."""
+    x = jnp.arange(30.0)[:, None]
+    profile = profiles.gaussian(3.0)
+    n_keys = 300
+    stacked = jax.vmap(lambda k: distance_probability(k, x, profile=profile, capacity=900))(keys(n_keys, seed=9))
+    total = np.zeros((30, 30))
+    for i in range(n_keys):
+        conn = unstack(stacked, i).unpadded()
+        assert_valid(conn, recurrent_no_autapse=True, distinct=True)
+        total += dense(conn)
+    d = np.abs(np.arange(30)[:, None] - np.arange(30)[None, :])
+    p = np.exp(-(d**2) / (2 * 3.0**2))
+    used = (p > 0.05) & (p < 0.95) & (d > 0)
+    chi2 = np.sum((total[used] - n_keys * p[used]) ** 2 / (n_keys * p[used] * (1 - p[used])))
+    assert stats.chi2.sf(chi2, used.sum()) > P_FLOOR and stats.chi2.cdf(chi2, used.sum()) > P_FLOOR
+    assert np.trace(total) == 0
+
+
+def test_distance_capacity_overflow_and_bad_input():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match=r"distance_probability: drew 9,819 synapses, more than capacity=8,192"):
+        distance_probability(key, POSITIONS, profile=NEAR, box=1.0, capacity=8192)
+    with pytest.raises(Exception, match="more than capacity=8,192"):
+        build = jax.jit(lambda k: distance_probability(k, POSITIONS, profile=NEAR, box=1.0, capacity=8192).pre)
+        jax.block_until_ready(build(key))
+    with pytest.raises(ValueError, match="distance_probability: capacity must be >= 1, got 0"):
+        distance_probability(key, POSITIONS, profile=NEAR, capacity=0)
+    sharding = NamedSharding(jax.make_mesh((1,), ("x",)), PartitionSpec("x"))
+    with pytest.raises(ValueError, match="distance_probability: capacity= and out_sharding= cannot be combined"):
+        distance_probability(key, POSITIONS, profile=NEAR, capacity=100, out_sharding=sharding)
+    with pytest.raises(TypeError, match="or give a static capacity="):
+        jax.jit(lambda k: distance_probability(k, POSITIONS, profile=NEAR).pre)(key)

@@ -247,6 +247,9 @@ def _padded(array: np.ndarray, length: int, dtype) -> np.ndarray:
 def padded_positions(positions: jax.Array, length: int, order: np.ndarray | None = None) -> jax.Array:
     """``positions`` (in ``order``) padded with zeros to ``length`` rows, on the host: no XLA
     program per shape for a gather and a scatter."""
+    if _core.is_traced(positions):  # under jit (a build given capacity=)
+        ordered = positions if order is None else positions[jnp.asarray(order)]
+        return jnp.pad(ordered, ((0, length - ordered.shape[0]),) + ((0, 0),) * (ordered.ndim - 1))
     host = np.asarray(positions)
     return jnp.asarray(_padded(host if order is None else host[order], length, host.dtype))
 
@@ -357,6 +360,7 @@ def find_pairs(
     radius: float | None = None,
     post_ranges: list[tuple[int, int]] | None = None,
     out_sharding: NamedSharding | None = None,
+    capacity: int | None = None,
 ) -> tuple[jax.Array, jax.Array, Any]:
     """The pairs of ``plan``'s candidates kept by a Bernoulli(``profile(d)``) draw per pair
     (``seed``, ``profile = (leaves, static)``) or, without a seed, by ``d <= radius``; sorted
@@ -365,7 +369,9 @@ def find_pairs(
     ``post_ranges``: shares ``(lo, hi)`` of the post neurons, each with only the rows of its
     posts (each pair's draw is its own, so these are the whole draw's pairs onto them). One
     share is drawn here; with ``out_sharding``, device ``d`` draws share ``d`` (one program for
-    all) and the arrays are the devices' padded shares end to end, the counts one per device."""
+    all) and the arrays are the devices' padded shares end to end, the counts one per device.
+    ``capacity``: the caller's static capacity (the key and positions may be traced): one
+    run, the count as drawn (past the capacity, the pairs beyond are dropped)."""
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     width, posts, k0 = _rows(plan)
     P = max(1, BLOCK // width)
@@ -401,6 +407,10 @@ def find_pairs(
         packed=packable(n_pre, n_post),
     )
     n_blocks = np.asarray([-(-(hi - lo) // P) for lo, hi in rows])
+    if capacity is not None:
+        (mine,) = shares
+        return _pair_share(*mine, seed, np.int32(1), *spatial, leaves, radius, np.int32(n_post), capacity=capacity,
+                           **config)  # fmt: skip
 
     def run(capacity, stride):
         replicated = (seed, np.int32(stride), *spatial, leaves, radius, np.int32(n_post))

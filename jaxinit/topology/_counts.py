@@ -34,6 +34,7 @@ from jaxinit.topology._sampling import (
     distinct_sorted,
     host_rng,
     packable,
+    padded_within,
     sample_pairs,
     sort_valid_pairs,
     trim,
@@ -591,23 +592,8 @@ def _bernoulli_within(name, key, n_pre, n_post, n_cols, p, skip_diagonal, capaci
         pre, post, ok = distinct_pairs(
             key_pairs, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, packed=packable(n_pre, n_cols)
         )
-    kept = jnp.arange(capacity, dtype=jnp.int32) < count
-    pre, post = jnp.where(kept, pre, n_pre), jnp.where(kept, post, n_post)
-    if _core.is_traced(count):  # the program fails with the message when it runs
-        jax.debug.callback(functools.partial(_raise_if_over, name, capacity), count, ok)
-    else:
-        _raise_if_over(name, capacity, count, ok)
+    pre, post = padded_within(name, pre, post, count, ok, n_pre, n_post)
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
-
-
-def _raise_if_over(name: str, capacity: int, count: Any, ok: Any) -> None:
-    count, ok = np.asarray(count), np.asarray(ok)
-    if (count > capacity).any():
-        raise ValueError(
-            f"{name}: drew {count.max():,} synapses, more than capacity={capacity:,}; give a capacity of about "
-            "mean + 6 sd of the count (Binomial(allowed pairs, p)) so that this does not happen"
-        )
-    check_ok(name, ok)
 
 
 def _device_binomial(key: jax.Array, n: int, p: float) -> jax.Array:

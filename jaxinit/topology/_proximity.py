@@ -27,25 +27,32 @@ from jaxinit.topology import _thinning
 from jaxinit.topology._cells import best_plan, best_refine, cell_plan, find_pairs, stream_plan, topk_per_post
 from jaxinit.topology._checks import check_size
 from jaxinit.topology._connectivity import Connectivity, empty
-from jaxinit.topology._sampling import trim
+from jaxinit.topology._memory import check_memory
+from jaxinit.topology._sampling import padded_within, trim
 from jaxinit.topology._shard import check_out_sharding, devices, sharded, sharded_pairs_to_pre_major
 from jaxinit.topology._spatial import spatial_inputs, split_callable
 
 
-def _inputs(name: str, pre_positions: Any, post_positions: Any, box: Any):
-    """Checked plain positions (device and float64 host copies), box and unit."""
-    for param, value in (("pre_positions", pre_positions), ("post_positions", post_positions), ("box", box)):
-        if value is not None and any(_core.is_traced(x) for x in jax.tree_util.tree_leaves(value)):
+def _inputs(name: str, pre_positions: Any, post_positions: Any, box: Any, traced_ok: bool = False):
+    """Checked plain positions (device and float64 host copies, ``None`` for traced ones
+    where ``traced_ok``), box and unit."""
+    traced = [
+        value is not None and any(_core.is_traced(x) for x in jax.tree_util.tree_leaves(value))
+        for value in (pre_positions, post_positions, box)
+    ]
+    if traced_ok:  # under jit even a constant box or positions may come out of spatial_inputs traced
+        pre_pos, post_pos, box_, unit = spatial_inputs(name, pre_positions, post_positions, box)
+        if any(traced) or any(_core.is_traced(x) for x in (pre_pos, post_pos, box_)):
+            _check_dim(name, pre_pos, post_pos)
+            return pre_pos, post_pos, box_, unit, None, None, None
+    for param, is_traced in zip(("pre_positions", "post_positions", "box"), traced, strict=True):
+        if is_traced:
             raise TypeError(
                 f"{name}: {param} must be concrete, not traced: the spatial cells are laid out on the host before "
                 "the pairs are drawn; call it outside jit/vmap and pass the Connectivity in"
             )
     pre_pos, post_pos, box, unit = spatial_inputs(name, pre_positions, post_positions, box)
-    dim = pre_pos.shape[1]
-    if not 1 <= dim <= 3:
-        raise ValueError(f"{name}: positions must have 1 to 3 coordinates per neuron, got shape {pre_pos.shape}")
-    check_size(name, "pre_positions.shape[0]", pre_pos.shape[0])
-    check_size(name, "post_positions.shape[0]", post_pos.shape[0])
+    _check_dim(name, pre_pos, post_pos)
     host_pre = np.asarray(pre_pos, np.float64)
     host_post = host_pre if post_positions is None else np.asarray(post_pos, np.float64)
     for param, host in (("pre_positions", host_pre), ("post_positions", host_post)):
@@ -54,6 +61,14 @@ def _inputs(name: str, pre_positions: Any, post_positions: Any, box: Any):
             raise ValueError(f"{name}: {param} must be finite, got {host[at].tolist()} for neuron {at}")
     host_box = None if box is None else np.asarray(box, np.float64)
     return pre_pos, post_pos, box, unit, host_pre, host_post, host_box
+
+
+def _check_dim(name: str, pre_pos: Any, post_pos: Any) -> None:
+    dim = pre_pos.shape[1]
+    if not 1 <= dim <= 3:
+        raise ValueError(f"{name}: positions must have 1 to 3 coordinates per neuron, got shape {pre_pos.shape}")
+    check_size(name, "pre_positions.shape[0]", pre_pos.shape[0])
+    check_size(name, "post_positions.shape[0]", post_pos.shape[0])
 
 
 def _cutoff(name: str, param: str, value: Any, unit: Any, value_unit: Any = None) -> float:
@@ -94,6 +109,7 @@ def distance_probability(
     profile: Callable[[jax.Array], jax.Array],
     box: ArrayLike | None = None,
     allow_autapse: bool = False,
+    capacity: int | None = None,
     out_sharding: NamedSharding | None = None,
 ) -> Connectivity:
     """Every pair a synapse independently with probability ``clip(profile(distance), 0, 1)``
@@ -117,10 +133,10 @@ def distance_probability(
     each pair is a synapse with probability exactly ``p(d)``, independently.
 
     The synapse count is random and sets the output's length, so the key and positions
-    must be concrete (call it outside ``jit``). Memory: 8 bytes per synapse (two int32
-    indices); while building, about 20 bytes per visit (thinning) or per synapse padded to a
-    power of two (all candidates), plus ``(n_pre + n_post)`` times a few dozen bytes for the
-    cells.
+    must be concrete (call it outside ``jit``) unless a static ``capacity`` is given.
+    Memory: 8 bytes per synapse (two int32 indices); while building, about 20 bytes per
+    visit (thinning) or per synapse padded to a power of two (all candidates), plus
+    ``(n_pre + n_post)`` times a few dozen bytes for the cells.
 
     Args:
       key: a concrete PRNG key.
@@ -135,18 +151,28 @@ def distance_probability(
       box: periodic box side(s), ``> 0`` (a Quantity when the positions are one), or
         ``None`` for open boundaries.
       allow_autapse: allow ``pre == post`` in a recurrent population.
+      capacity: a static length for the arrays, which makes the build work under ``jit``
+        and ``vmap`` (a traced key; traced positions too): the synapses, then padding pairs
+        ``(n_pre, n_post)``, which every method ignores (see
+        :func:`~jaxinit.topology.pairwise_bernoulli`). The pairs are those of the
+        all-candidates path (the same synapses as streaming for the same key): through
+        the cells when the positions are concrete and the profile has a ``max_distance``,
+        else every pair (O(n_pre · n_post) work). A count above ``capacity`` raises
+        (``ValueError`` eagerly; under ``jit`` the program fails with that message).
       out_sharding: a ``NamedSharding(mesh, PartitionSpec(axis))``: split the synapses
         over its devices (equal to the unsharded build; padding as in
         :func:`~jaxinit.topology.shard`). Each device draws the pairs onto its share of the
         post neurons (its share of the cells' visits), then one exchange between the
         devices puts them in ``(pre, post)`` order: memory per device about its share of
-        the visits plus the exchange's buffers (a few slices).
+        the visits plus the exchange's buffers (a few slices). Over one device it is built
+        whole and placed.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``, distinct pairs, int32 indices.
 
     Raises:
-      TypeError: a traced key, positions or box; ``profile`` not callable.
+      TypeError: a traced key, positions or box without ``capacity``; ``profile`` not
+        callable.
       ValueError: positions of the wrong shape, of more than 3 dimensions, not finite,
         or of different dimension or unit convention; a bad ``box``; a profile that
         cannot take the positions' distances (units that disagree).
@@ -165,7 +191,12 @@ def distance_probability(
     split = split_callable(
         name, "profile", profile, "a callable distance profile such as jaxinit.profiles.gaussian(0.1, max_distance=0.3)"
     )
-    pre_pos, post_pos, box, unit, host_pre, host_post, host_box = _inputs(name, pre_positions, post_positions, box)
+    if capacity is not None:
+        capacity = check_size(name, "capacity", capacity, 1)
+        if out_sharding is not None:
+            raise ValueError(f"{name}: capacity= and out_sharding= cannot be combined; give one of them")
+    inputs = _inputs(name, pre_positions, post_positions, box, traced_ok=capacity is not None)
+    pre_pos, post_pos, box, unit, host_pre, host_post, host_box = inputs
     # abstractly: a unit mismatch fails while tracing, and no program is compiled
     _probe(name, "profile", lambda d: jax.eval_shape(profile, d), _core.attach_unit(jnp.zeros(1, pre_pos.dtype), unit),
            "the positions' distances")  # fmt: skip
@@ -173,20 +204,43 @@ def distance_probability(
     if isinstance(profile, Profile) and profile.params.get("max_distance") is not None:
         cutoff = _cutoff(name, "profile's max_distance", profile.params["max_distance"], unit, profile.unit)
     key = _core.check_key(name, key)
+    skip_diagonal = post_positions is None and not allow_autapse
+    if capacity is not None:
+        check_memory(name, capacity, "fixed_indegree")
+        return _pairs_within(key, split, cutoff, inputs, skip_diagonal, capacity)
     if _core.is_traced(key):
         raise TypeError(
             f"{name}: key must be concrete, got a traced key: the synapse count is random and sets the output's "
-            "length; call distance_probability outside jit/vmap and pass the Connectivity into the jitted function"
+            "length; call distance_probability outside jit/vmap and pass the Connectivity into the jitted "
+            "function, or give a static capacity="
         )
     n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
     if n_pre * n_post == 0:
         return empty(n_pre, n_post)
-    skip_diagonal = post_positions is None and not allow_autapse
     args = (key, profile, split, cutoff, pre_pos, post_pos, box, unit, host_pre, host_post, host_box, skip_diagonal)
-    if out_sharding is not None:
+    if out_sharding is not None and devices(out_sharding) > 1:  # one device: no exchange, just placed
         return _sharded_bernoulli_pairs(args, out_sharding)
     pre, post, nnz = _bernoulli_pairs(*args)
     pre, post = trim((pre, post), nnz)
+    return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
+
+
+def _pairs_within(key, split, cutoff, inputs, skip_diagonal, capacity) -> Connectivity:
+    """:func:`distance_probability`'s all-candidates pairs in ``capacity`` slots, then padding
+    (the key and positions may be traced)."""
+    pre_pos, post_pos, box, unit, host_pre, host_post, host_box = inputs
+    n_pre, n_post = pre_pos.shape[0], post_pos.shape[0]
+    if n_pre * n_post == 0:
+        pre, post = jnp.full(capacity, n_pre, jnp.int32), jnp.full(capacity, n_post, jnp.int32)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
+    refine = None if cutoff is None or host_pre is None else best_refine(host_pre, host_post, host_box, cutoff)[0]
+    plan = stream_plan(n_pre, n_post) if refine is None else cell_plan(host_pre, host_post, host_box, cutoff, refine)
+    seed = jax.random.bits(key, (2,), jnp.uint32)
+    pre, post, count = find_pairs(
+        plan, pre_pos, post_pos, box, skip_diagonal=skip_diagonal, seed=seed, profile=split, unit=unit,
+        capacity=capacity,
+    )  # fmt: skip
+    pre, post = padded_within("distance_probability", pre, post, count, True, n_pre, n_post)
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post)
 
 

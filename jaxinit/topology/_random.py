@@ -280,7 +280,8 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
     key = _core.check_key(name, key)
     if nnz == 0:
         return sharded(empty(n_pre, n_post), out_sharding)
-    if out_sharding is not None:  # the rows' blocks are drawn where they are kept
+    # the rows' blocks drawn where they are kept (an exchange over one device would only cost memory)
+    if out_sharding is not None and not (by_post and devices(out_sharding) == 1):
         check_memory(name, slice_length(nnz, out_sharding))
         if by_post:  # then moved into (pre, post) order by one exchange
             (partners,) = _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, True, block, out_sharding)
@@ -361,8 +362,8 @@ def fixed_indegree(
         :func:`~jaxinit.topology.shard` for the padding). Each device draws the posts of
         its share, then one exchange between the devices moves every synapse to the
         device whose slice of the (pre, post) order holds it (memory per device: about
-        four slices and the per-pre counts); with ``multapses`` alike, each device
-        drawing the post slots of its slice.
+        four slices and the per-pre counts; over one device it is built whole and placed);
+        with ``multapses`` alike, each device drawing the post slots of its slice.
 
     Returns:
       A :class:`Connectivity` sorted by ``(pre, post)``.

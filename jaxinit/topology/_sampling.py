@@ -157,6 +157,33 @@ def check_ok(name: str, ok: Any) -> None:
         raise RuntimeError(f"{name}: the exact sampler did not converge in {MAX_ROUNDS} rounds; please report this")
 
 
+def padded_within(
+    name: str, pre: jax.Array, post: jax.Array, count: Any, ok: Any, n_pre: int, n_post: int
+) -> tuple[jax.Array, jax.Array]:
+    """A ``capacity=`` build's arrays: the first ``count`` pairs kept, then padding pairs
+    ``(n_pre, n_post)``. A count above the capacity (the arrays' length) or a failed exact
+    sampler (``ok`` false) raises: at once when they are concrete, else when the program
+    runs (a callback: the program fails with the message), never a silent truncation."""
+    capacity = pre.shape[-1]
+    kept = jnp.arange(capacity, dtype=jnp.int32) < count
+    check = functools.partial(_raise_if_over, name, capacity)
+    if isinstance(count, jax.core.Tracer) or isinstance(ok, jax.core.Tracer):
+        jax.debug.callback(check, count, ok)
+    else:
+        check(count, ok)
+    return jnp.where(kept, pre, n_pre), jnp.where(kept, post, n_post)
+
+
+def _raise_if_over(name: str, capacity: int, count: Any, ok: Any) -> None:
+    count = np.asarray(count)
+    if (count > capacity).any():
+        raise ValueError(
+            f"{name}: drew {int(count.max()):,} synapses, more than capacity={capacity:,}; give a capacity of about "
+            "the count's mean + 6 sd so that this does not happen"
+        )
+    check_ok(name, np.asarray(ok))
+
+
 # --- counting sorts -----------------------------------------------------------------------
 
 
