@@ -59,9 +59,7 @@ def _measure() -> list[dict]:
         _multapse_keys_program,
         _sparse_row_blocks,
         bernoulli_stream,
-        multapse_degree_pairs,
         multapse_pairs,
-        sharded_degree_partners,
     )
     from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
     from jaxinit.topology._sampling import capacity_for, sample_pairs
@@ -113,35 +111,33 @@ def _measure() -> list[dict]:
         # timed first, so that the cold build compiles (the memory analysis compiles too)
         cold, warm, made = timed(lambda s=sharding: fixed_outdegree(key, N_OUT, None, K_OUT, out_sharding=s))
         if sharding is None:
-            mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, False, BLOCK))
+            mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, False, False, BLOCK))
         else:
-            mem = memory(_fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, False, BLOCK, sharding))
+            mem = memory(_fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, False, False, BLOCK, sharding))
         rows.append(dict(rule=f"fixed_outdegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
         # fixed_indegree: drawn by post, then one exchange into (pre, post) order
         cold, warm, made = timed(lambda s=sharding: fixed_indegree(key, N_OUT, None, K_OUT, out_sharding=s))
         if sharding is None or count == 1:  # one device: built whole and placed, no exchange
-            mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK))
+            mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, True, False, BLOCK))
         else:
-            draw = _fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)
-            (partners,) = _fixed_degree_sharded(key, N_OUT, N_OUT, K_OUT, True, True, BLOCK, sharding)
+            draw = _fixed_degree_sharded.lower(key, N_OUT, N_OUT, K_OUT, True, True, False, BLOCK, sharding)
+            (partners,) = _fixed_degree_sharded(key, N_OUT, N_OUT, K_OUT, True, True, False, BLOCK, sharding)
             run, args = pre_major_program(partners, N_OUT * K_OUT, N_OUT, N_OUT, K_OUT, sharding)
             mem = max(memory(draw), with_arguments(run, args))
         rows.append(dict(rule=f"fixed_indegree {N_OUT:.0e} x k={K_OUT}", devices=count or 0, memory=mem,
                          cold=cold, warm=warm, compiles=made, nnz=N_OUT * K_OUT))  # fmt: skip
-        # with replacement: each device draws the post slots of its slice, then the same exchange
+        # with replacement (past 32 bits of pairs: the distinct rule's blocks and exchange)
         build = functools.partial(fixed_indegree, key, N_OUT, None, K_OUT, multapses=True)
         cold, warm, made = timed(lambda s=sharding, b=build: b(out_sharding=s))
         nnz = N_OUT * K_OUT
-        if sharding is None:
-            sizes = (np.int32(N_OUT - 1), np.int32(K_OUT), np.int32(nnz))
-            mem = memory(multapse_degree_pairs.lower(key, *sizes, capacity=capacity_for(nnz), skip_diagonal=True,
-                                                     by_post=True, packed=False))  # fmt: skip
+        if sharding is None or count == 1:
+            mem = memory(_fixed_degree_pairs.lower(key, N_OUT, N_OUT, K_OUT, True, True, True, BLOCK))
         else:
-            draw = sharded_degree_partners(N_OUT, N_OUT - 1, K_OUT, True, True, sharding)
-            partners = jax.device_put(draw(key)[0], sharding)
+            config = (key, N_OUT, N_OUT, K_OUT, True, True, True, BLOCK, sharding)
+            (partners,) = _fixed_degree_sharded(*config)
             run, args = pre_major_program(partners, nnz, N_OUT, N_OUT, K_OUT, sharding)
-            mem = max(memory(draw.lower(key)), with_arguments(run, args))
+            mem = max(memory(_fixed_degree_sharded.lower(*config)), with_arguments(run, args))
         rows.append(dict(rule=f"fixed_indegree {N_OUT:.0e} x k={K_OUT}, multapses", devices=count or 0,
                          memory=mem, cold=cold, warm=warm, compiles=made, nnz=nnz))  # fmt: skip
         # random_topology with multapses: each device a share of the draws, then one exchange sorts them

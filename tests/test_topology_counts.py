@@ -293,11 +293,32 @@ def test_fixed_degree_multapses(rule, n_pre, n_post, k):
         assert stats.chisquare(counts[ok]).pvalue > P_FLOOR / owners.shape[0]
 
 
+@pytest.mark.parametrize("rule", [fixed_indegree, fixed_outdegree])
+def test_fixed_degree_multapses_past_32_bits_of_pairs(rule):
+    """70,000 neurons: pairs do not pack into 32 bits, so the rows are drawn in blocks with
+    replacement and put in order by the distinct rule's counting sort. Exact degrees, sorted,
+    no autapse; partners uniform over 14 bins (chi-square); repeated pairs (adjacent) at the
+    rate of draws with replacement: Poisson with mean n · C(k, 2) / (n - 1), within 5 sd."""
+    n, k = 70_000, 12
+    conn = rule(KEY, n, None, k, multapses=True, block_size=1 << 16)
+    assert conn.nnz == n * k
+    assert_valid(conn, recurrent_no_autapse=True)
+    degrees = conn.in_degree() if rule is fixed_indegree else conn.out_degree()
+    assert (np.asarray(degrees) == k).all()
+    partners = np.asarray(conn.pre if rule is fixed_indegree else conn.post)
+    assert stats.chisquare(np.bincount(partners // 5000, minlength=14)).pvalue > P_FLOOR
+    pre, post = np.asarray(conn.pre), np.asarray(conn.post)
+    repeats = int(np.sum((pre[1:] == pre[:-1]) & (post[1:] == post[:-1])))
+    mean = n * k * (k - 1) / 2 / (n - 1)
+    assert abs(repeats - mean) < 5 * np.sqrt(mean), (repeats, mean)
+
+
 def test_multapse_builders_jit_equal_eager():
     builders = [
         lambda k: random_topology(k, 30, 20, n_syn=500, multapses=True),
         lambda k: fixed_indegree(k, 30, None, 40, multapses=True),
         lambda k: fixed_outdegree(k, 30, 8, 5, allow_autapse=True, multapses=True),
+        lambda k: fixed_indegree(k, 70_000, 66_000, 1, multapses=True),  # blocks past 32 bits of pairs
     ]
     for build in builders:
         eager, jitted = build(KEY), jax.jit(build)(KEY)

@@ -120,6 +120,17 @@ CASES = [
         True,
     ),
     ("fixed_indegree multapses", lambda **kw: fixed_indegree(KEY, 77, 501, 9, multapses=True, **kw), True),
+    # past 32 bits of pairs: the distinct rule's blocks (and exchange), drawn with replacement
+    (
+        "fixed_indegree multapses blocks",
+        lambda **kw: fixed_indegree(KEY, 70_000, 66_000, 2, multapses=True, block_size=8192, **kw),
+        True,
+    ),
+    (
+        "fixed_outdegree multapses blocks",
+        lambda **kw: fixed_outdegree(KEY, 66_001, 70_000, 2, multapses=True, block_size=8192, **kw),
+        True,
+    ),
     (
         "distance_probability",
         lambda **kw: distance_probability(KEY, POSITIONS, profile=profiles.gaussian(0.05, max_distance=0.15), **kw),
@@ -231,7 +242,7 @@ def check_memory():
     n, k, block = 200_000, 10, 1 << 14
     for count in (1, 2, 4, 8):
         sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
-        compiled = _fixed_degree_sharded.lower(KEY, n, n, k, False, False, block, sharding).compile()
+        compiled = _fixed_degree_sharded.lower(KEY, n, n, k, False, False, False, block, sharding).compile()
         stats = compiled.memory_analysis()
         per_device = -(-n * k // count)
         # the two int32 slices (and a tuple's pointers); temporaries of one block, at any count

@@ -251,13 +251,16 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
     n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
     n_choices = n_partners - 1 if skip_diagonal else n_partners
     partner = "n_pre" if by_post else "n_post"
-    if multapses:
-        if k > 0 and n_rows > 0 and n_choices == 0:
-            raise ValueError(f"{name}: k={k} partners were asked for but there is no allowed partner")
-        nnz = check_count(name, n_rows * k)
-        key = _core.check_key(name, key)
-        if nnz == 0:
-            return sharded(empty(n_pre, n_post), out_sharding)
+    if multapses and k > 0 and n_rows > 0 and n_choices == 0:
+        raise ValueError(f"{name}: k={k} partners were asked for but there is no allowed partner")
+    if not multapses and k > n_choices:
+        rule = f"{partner} - 1 = {n_choices} (no autapses)" if skip_diagonal else f"{partner} = {n_choices}"
+        raise ValueError(f"{name}: k must be <= {rule}, got {k}")
+    nnz = check_count(name, n_rows * k)
+    key = _core.check_key(name, key)
+    if nnz == 0:
+        return sharded(empty(n_pre, n_post), out_sharding)
+    if multapses and packable(n_pre, n_post + 1):  # one size-generic draw, sorted as one packed key
         if out_sharding is not None:  # each device draws the rows of its slice
             check_memory(name, capacity_for(slice_length(nnz, out_sharding)), "fixed_outdegree")
             drawn = sharded_degree_partners(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding)(key)
@@ -268,42 +271,43 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
         check_memory(name, capacity, "fixed_outdegree")
         sizes = (np.int32(n_choices), np.int32(k), np.int32(nnz))
         arrays = multapse_degree_pairs(
-            key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, by_post=by_post,
-            packed=packable(n_pre, n_post + 1),
+            key, *sizes, capacity=capacity, skip_diagonal=skip_diagonal, by_post=by_post, packed=True
         )  # fmt: skip
         pre, post = trim(arrays, nnz)
         return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
-    if k > n_choices:
-        rule = f"{partner} - 1 = {n_choices} (no autapses)" if skip_diagonal else f"{partner} = {n_choices}"
-        raise ValueError(f"{name}: k must be <= {rule}, got {k}")
-    nnz = check_count(name, n_rows * k)
-    key = _core.check_key(name, key)
-    if nnz == 0:
-        return sharded(empty(n_pre, n_post), out_sharding)
-    # the rows' blocks drawn where they are kept (an exchange over one device would only cost memory)
+    # blocks of rows, each from its own key (with multapses too, past 32 bits of pairs: a
+    # counting sort, not a sort of two arrays); the rows' blocks drawn where they are kept
+    # (an exchange over one device would only cost memory)
     if out_sharding is not None and not (by_post and devices(out_sharding) == 1):
         check_memory(name, slice_length(nnz, out_sharding))
+        config = (n_pre, n_post, k, skip_diagonal, by_post, multapses, block, out_sharding)
         if by_post:  # then moved into (pre, post) order by one exchange
-            (partners,) = _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, True, block, out_sharding)
+            (partners,) = _fixed_degree_sharded(key, *config)
             pre, post = sharded_to_pre_major(partners, nnz, n_pre, n_post, k, out_sharding)
         else:
-            pre, post = _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, False, block, out_sharding)
+            pre, post = _fixed_degree_sharded(key, *config)
         return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=nnz)
     check_memory(name, nnz)
-    pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block)
+    pre, post = _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, multapses, block)
     return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
 
 
-def _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block):
+def _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, multapses, block):
     """The rows of a fixed-degree rule in blocks: ``(synapses per block, draw)``, where
     ``draw(key, b, start)`` gives block ``b``'s synapses from ``start`` on (owner-major: for
-    out-degrees the ``(pre, post)`` arrays, for in-degrees the pre of each post slot)."""
+    out-degrees the ``(pre, post)`` arrays, for in-degrees the pre of each post slot). Each
+    row's partners: ``k`` distinct, or ``k`` uniform with replacement (``multapses``)."""
     n_rows, n_partners = (n_post, n_pre) if by_post else (n_pre, n_post)
     n_choices = n_partners - 1 if skip_diagonal else n_partners
     rows_per_block = max(1, min(n_rows, block // k))
 
     def draw(key, b, start):
-        partners = distinct_per_row(jax.random.fold_in(key, b), rows_per_block, n_choices, k)
+        key_b = jax.random.fold_in(key, b)
+        if multapses:  # in-degrees are put in order by the counting sort after
+            partners = jax.random.randint(key_b, (rows_per_block, k), 0, n_choices, jnp.int32)
+            partners = partners if by_post else jnp.sort(partners, axis=1)
+        else:
+            partners = distinct_per_row(key_b, rows_per_block, n_choices, k)
         owners = jnp.broadcast_to(start // k + jnp.arange(rows_per_block, dtype=jnp.int32)[:, None], partners.shape)
         if skip_diagonal:
             partners = partners + (partners >= owners).astype(jnp.int32)
@@ -312,19 +316,19 @@ def _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block):
     return rows_per_block * k, draw
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
-def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, block):
-    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block)
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _fixed_degree_pairs(key, n_pre, n_post, k, skip_diagonal, by_post, multapses, block):
+    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, multapses, block)
     n_rows = n_post if by_post else n_pre
     drawn = fill(n_rows * k, per_block, lambda b, start: draw(key, b, start))
     return to_pre_major(drawn[0], n_pre, n_post, k, block) if by_post else drawn
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
-def _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, by_post, block, out_sharding):
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7, 8))
+def _fixed_degree_sharded(key, n_pre, n_post, k, skip_diagonal, by_post, multapses, block, out_sharding):
     """The blocks of :func:`_fixed_degree_pairs`, each device drawing those of its slice
     (for in-degrees the post-major partners, still to be moved into (pre, post) order)."""
-    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, block)
+    per_block, draw = _degree_blocks(n_pre, n_post, k, skip_diagonal, by_post, multapses, block)
     n_rows = n_post if by_post else n_pre
     pads = (n_pre,) if by_post else (n_pre, n_post)
     return sharded_fill(
