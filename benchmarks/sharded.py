@@ -57,11 +57,13 @@ def _measure() -> list[dict]:
         _STREAM_BLOCK,
         StreamBlock,
         _multapse_keys_program,
+        _skip_pairs_sharded,
+        _skip_plan,
         _sparse_row_blocks,
         bernoulli_stream,
         multapse_pairs,
     )
-    from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
+    from jaxinit.topology._random import _fixed_degree_pairs, _fixed_degree_sharded
     from jaxinit.topology._sampling import capacity_for, sample_pairs
     from jaxinit.topology._shard import blocks_program, packed_sort_program, pre_major_program
     from jaxinit.topology._spatial import split_callable

@@ -39,10 +39,12 @@ from jaxinit.topology._counts import (
     _STREAM_BLOCK,
     StreamBlock,
     _multapse_keys_program,
+    _skip_pairs_sharded,
+    _skip_plan,
     _sparse_row_blocks,
     sharded_degree_partners,
 )
-from jaxinit.topology._random import _fixed_degree_sharded, _skip_pairs_sharded, _skip_plan
+from jaxinit.topology._random import _fixed_degree_sharded
 from jaxinit.topology._shard import blocks_program, packed_sort_program
 
 KEY = jax.random.key(7)

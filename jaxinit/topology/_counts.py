@@ -28,18 +28,23 @@ from jaxinit.topology._connectivity import Connectivity, auto_axes, empty
 from jaxinit.topology._memory import check_memory
 from jaxinit.topology._sampling import (
     DEFAULT_BLOCK,
+    MIN_SKIP_DENSITY,
     bounded_while,
     capacity_for,
     check_ok,
     distinct_sorted,
     host_rng,
+    kept_in_block,
     packable,
     padded_within,
     sample_pairs,
+    skip_candidates,
+    skip_plan,
     sort_valid_pairs,
     trim,
 )
 from jaxinit.topology._shard import (
+    blank_slices,
     check_out_sharding,
     connectivity_from_blocks,
     devices,
@@ -47,6 +52,7 @@ from jaxinit.topology._shard import (
     sharded_blocks,
     slice_length,
     sorted_packed_pairs,
+    write_at,
 )
 
 # pair spaces up to this size are subsets of linear indices, one program per capacity class
@@ -406,6 +412,65 @@ def sharded_bernoulli_stream(key, n_pre, n_post, n_cols, allowed, threshold, cer
     return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=int(counts.sum()))
 
 
+def subset_pairs(name, key, n_pre, n_post, n_cols, k, skip_diagonal, block, out_sharding) -> Connectivity:
+    """A uniform ``k``-subset of the allowed pairs by the exact sampler
+    (:func:`~jaxinit.topology._sampling.sample_pairs`). Under ``out_sharding``, at a density
+    of at least ``MIN_SKIP_DENSITY`` (the geometric-skip sampler), its first pass runs once
+    and each device writes only the blocks of its slice (memory: the slice plus one block);
+    sparser requests are built whole, then placed."""
+    if out_sharding is not None and k > 0 and k / (n_pre * n_cols) >= MIN_SKIP_DENSITY:
+        check_memory(name, slice_length(k, out_sharding))  # each device writes its slice
+        plan = _skip_plan(key, n_pre, n_cols, k, block)
+        check_ok(name, plan[-1])
+        pre, post = _skip_pairs_sharded(plan[:-1], n_pre, n_post, n_cols, k, skip_diagonal, block, out_sharding)
+        return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=k)
+    check_memory(name, k)
+    pre, post, ok = sample_pairs(key, n_pre, n_cols, k, 0, skip_diagonal, block)
+    check_ok(name, ok)
+    return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _skip_plan(key, n_rows, n_cols, k, block):
+    return skip_plan(key, n_rows, n_cols, k, block)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _skip_pairs_sharded(plan, n_rows, n_post, n_cols, k, skip_diagonal, block, out_sharding):
+    """What :func:`~jaxinit.topology._sampling.sample_pairs` draws by geometric skips, split
+    over the devices of ``out_sharding``: the first pass (``plan``, O(blocks + surplus)) is
+    replicated, then each device writes the blocks of candidates whose outputs overlap its
+    slice (memory: its slice plus one block)."""
+    axis = out_sharding.spec[0]
+    per_device = slice_length(k, out_sharding)
+
+    def local(key_skips, starts, removed, count):
+        candidates = skip_candidates(key_skips, n_rows, n_cols, k, block)
+        begin = lax.axis_index(axis) * per_device
+        end = jnp.minimum(begin + per_device, k)
+        # block b's outputs start at b · block minus the removals before it (non-decreasing)
+        n_blocks = candidates.keys.shape[0]
+        firsts = jnp.arange(n_blocks, dtype=jnp.int32) * candidates.block
+        firsts = firsts - jnp.searchsorted(removed, firsts, side="left").astype(jnp.int32)
+        lo = jnp.searchsorted(firsts, begin, side="right").astype(jnp.int32) - 1
+        hi = jnp.where(end > begin, jnp.searchsorted(firsts, end, side="left").astype(jnp.int32), lo)
+
+        def body(b, buffers):
+            first, n_kept, rows, cols = kept_in_block(candidates, starts, removed, count, b)
+            i = first + jnp.arange(candidates.block, dtype=jnp.int32)
+            mine = (i < first + n_kept) & (i >= begin) & (i < end)
+            if skip_diagonal:
+                cols = cols + (cols >= rows).astype(jnp.int32)
+            return write_at(buffers, jnp.where(mine, i - begin, per_device), (rows, cols))
+
+        shapes = (jax.ShapeDtypeStruct((per_device,), jnp.int32),) * 2
+        return lax.fori_loop(jnp.maximum(lo, 0), hi, body, blank_slices((n_rows, n_post), shapes, per_device, axis))
+
+    replicated = PartitionSpec()
+    run = jax.shard_map(local, mesh=out_sharding.mesh, in_specs=(replicated,) * 4, out_specs=(PartitionSpec(axis),) * 2)
+    return run(*plan)
+
+
 def binomial_count(key: jax.Array, n: int, p: float) -> int:
     """An exact ``Binomial(n, p)`` draw for ``n`` up to ``2**63 - 1``, from a concrete key.
 
@@ -570,8 +635,8 @@ def pairwise_bernoulli(
             return sharded(empty(n_pre, n_post), out_sharding)
         pre, post = trim((pre, post), nnz)
         ok = True
-    else:
-        pre, post, ok = sample_pairs(key_pairs, n_pre, n_cols, nnz, 0, skip_diagonal, block)
+    else:  # dense over 2**31 pairs or more: the exact k-subset sampler, each device its slice
+        return subset_pairs(name, key_pairs, n_pre, n_post, n_cols, nnz, skip_diagonal, block, out_sharding)
     check_ok(name, ok)
     return sharded(Connectivity(pre, post, n_pre=n_pre, n_post=n_post), out_sharding)
 
