@@ -19,7 +19,7 @@ from jaxinit import profiles
 from jaxinit.topology import Connectivity, distance_probability, pairwise_bernoulli, with_weights
 from jaxinit.topology._proximity import _bernoulli_pairs, _inputs
 from jaxinit.topology._spatial import split_callable
-from tests.test_topology_counts import assert_valid, dense, keys
+from tests.test_topology_counts import assert_each_pair_with_probability, assert_valid, dense, keys
 
 P_FLOOR = 1e-4
 
@@ -64,19 +64,8 @@ def test_every_allowed_pair_with_probability_p(n_pre, n_post, p, capacity, n_key
     """Each allowed pair's count over keys is Binomial(keys, p) (chi-square of the grid, both
     tails), never a forbidden pair; sorted, distinct, in range once unpadded."""
     stacked = build_many(n_pre, n_post, p, capacity, n_keys, seed=1)
-    total = 0
-    for i in range(n_keys):
-        conn = unstack(stacked, i).unpadded()
-        assert_valid(conn, recurrent_no_autapse=n_post is None, distinct=True)
-        total = total + dense(conn)
-    allowed = np.ones_like(total, bool)
-    if n_post is None:
-        np.fill_diagonal(allowed, False)
-        assert total[~allowed].sum() == 0
-    observed = total[allowed]
-    chi2 = np.sum((observed - n_keys * p) ** 2 / (n_keys * p * (1 - p)))
-    assert stats.chi2.sf(chi2, observed.size) > P_FLOOR
-    assert stats.chi2.cdf(chi2, observed.size) > P_FLOOR
+    conns = [unstack(stacked, i).unpadded() for i in range(n_keys)]
+    assert_each_pair_with_probability(conns, p, recurrent=n_post is None)
 
 
 def test_device_count_pairs_are_uniform():

@@ -122,17 +122,24 @@ def test_pairwise_bernoulli_count_law():
 def test_pairwise_bernoulli_pair_inclusion(n_pre, n_post, p, n_keys):
     """Every allowed pair is included with probability p (chi-square over the grid), never a
     forbidden one; outputs sorted, distinct, int32, in range."""
+    conns = [pairwise_bernoulli(k, n_pre, n_post, p=p) for k in keys(n_keys, seed=1)]
+    assert_each_pair_with_probability(conns, p, recurrent=n_post is None)
+
+
+def assert_each_pair_with_probability(conns: list[Connectivity], p: float, recurrent: bool):
+    """Over the builds ``conns`` (one per key; ``recurrent``: no autapse), each allowed pair's
+    count is Binomial(builds, p): the standardized squares sum to ~ chi2(cells), checked in
+    both tails; never a forbidden pair; each build sorted, distinct, int32, in range."""
+    n_keys = len(conns)
     total = 0
-    for k in keys(n_keys, seed=1):
-        conn = pairwise_bernoulli(k, n_pre, n_post, p=p)
-        assert_valid(conn, recurrent_no_autapse=n_post is None, distinct=True)
+    for conn in conns:
+        assert_valid(conn, recurrent_no_autapse=recurrent, distinct=True)
         total = total + dense(conn)
     allowed = np.ones_like(total, bool)
-    if n_post is None:
+    if recurrent:
         np.fill_diagonal(allowed, False)
         assert total[~allowed].sum() == 0
     observed = total[allowed]
-    # each pair's count is Binomial(n_keys, p): the standardized squares sum to ~ chi2(cells)
     chi2 = np.sum((observed - n_keys * p) ** 2 / (n_keys * p * (1 - p)))
     assert stats.chi2.sf(chi2, observed.size) > P_FLOOR
     assert stats.chi2.cdf(chi2, observed.size) > P_FLOOR
