@@ -1,5 +1,5 @@
-"""``pairwise_bernoulli(capacity=)`` and ``distance_probability(capacity=)``: a random
-synapse count under ``jit`` and ``vmap``.
+"""``capacity=`` on the rules whose synapse count is random (``pairwise_bernoulli``,
+``distance_probability``, ``stochastic_block``): the count under ``jit`` and ``vmap``.
 
 The arrays have ``capacity`` entries, the synapses then padding pairs ``(n_pre, n_post)``.
 Statistical tests use fixed keys and a p-value floor of 1e-4 (each would fail with
@@ -16,7 +16,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from scipy import stats
 
 from jaxinit import profiles
-from jaxinit.topology import Connectivity, distance_probability, pairwise_bernoulli, with_weights
+from jaxinit.topology import Connectivity, distance_probability, pairwise_bernoulli, stochastic_block, with_weights
 from jaxinit.topology._proximity import _bernoulli_pairs, _inputs
 from jaxinit.topology._spatial import split_callable
 from tests.test_topology_counts import assert_each_pair_with_probability, assert_valid, dense, keys
@@ -217,3 +217,53 @@ def test_distance_capacity_overflow_and_bad_input():
         distance_probability(key, POSITIONS, profile=NEAR, capacity=100, out_sharding=sharding)
     with pytest.raises(TypeError, match="or give a static capacity="):
         jax.jit(lambda k: distance_probability(k, POSITIONS, profile=NEAR).pre)(key)
+
+
+# --- stochastic_block ----------------------------------------------------------------------
+
+SIZES, BLOCK_P = [30, 20, 10], [[0.5, 0.1, 0.0], [0.2, 0.9, 0.3], [0.0, 0.4, 1.0]]
+
+
+def test_stochastic_block_capacity_block_counts():
+    """Over 200 keys under vmap: each block pair's count has the mean and variance of
+    Binomial(its allowed pairs, p) (5 standard errors; p = 0 and p = 1 exactly), no autapse,
+    sorted and distinct once unpadded."""
+    n_keys = 200
+    stacked = jax.vmap(lambda k: stochastic_block(k, SIZES, BLOCK_P, capacity=2000))(keys(n_keys, seed=10))
+    starts = np.cumsum([0, *SIZES])
+    counts = np.zeros((n_keys, 3, 3))
+    for i in range(n_keys):
+        conn = unstack(stacked, i).unpadded()
+        assert_valid(conn, recurrent_no_autapse=True, distinct=True)
+        block_pre = np.searchsorted(starts, np.asarray(conn.pre), side="right") - 1
+        block_post = np.searchsorted(starts, np.asarray(conn.post), side="right") - 1
+        np.add.at(counts[i], (block_pre, block_post), 1)
+    for bi in range(3):
+        for bj in range(3):
+            allowed = SIZES[bi] * (SIZES[bj] - (bi == bj))
+            p = BLOCK_P[bi][bj]
+            mean, var = allowed * p, allowed * p * (1 - p)
+            if var == 0:
+                assert (counts[:, bi, bj] == mean).all()
+                continue
+            assert abs(counts[:, bi, bj].mean() - mean) < 5 * np.sqrt(var / n_keys), (bi, bj)
+            assert abs(counts[:, bi, bj].var(ddof=1) - var) < 5 * var * np.sqrt(2 / (n_keys - 1)) * 1.1, (bi, bj)
+
+
+def test_stochastic_block_capacity_jit_vmap_and_overflow():
+    def build(k, capacity=2000):
+        return stochastic_block(k, SIZES, BLOCK_P, capacity=capacity)
+
+    key = jax.random.key(11)
+    eager, jitted = build(key), jax.jit(build)(key)
+    np.testing.assert_array_equal(eager.pre, jitted.pre)
+    np.testing.assert_array_equal(eager.post, jitted.post)
+    batch = keys(3, seed=12)
+    stacked = jax.vmap(build)(batch)
+    for i, k in enumerate(batch):
+        np.testing.assert_array_equal(stacked.pre[i], build(k).pre)
+    count = int(eager.out_degree().sum())
+    with pytest.raises(ValueError, match=rf"stochastic_block: drew {count:,} synapses, more than capacity=1,000"):
+        build(key, 1000)
+    with pytest.raises(ValueError, match="stochastic_block: capacity must be >= 1, got 0"):
+        build(key, 0)

@@ -25,7 +25,16 @@ from jaxinit.topology._checks import check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._counts import pairwise_bernoulli
 from jaxinit.topology._memory import check_memory
-from jaxinit.topology._sampling import MAX_ROUNDS, bounded_while, capacity_for, check_ok, trim
+from jaxinit.topology._sampling import (
+    MAX_ROUNDS,
+    bounded_while,
+    capacity_for,
+    check_ok,
+    packable,
+    padded_within,
+    sort_valid_pairs,
+    trim,
+)
 
 _NEIGHBORHOODS = ("von_neumann", "moore")
 
@@ -184,6 +193,26 @@ def grid(shape: Sequence[int], neighborhood: str = "von_neumann", periodic: bool
     keep = (post >= 0) & (post != pre) & ~repeated
     pre, post = pre[keep].astype(np.int32), post[keep].astype(np.int32)
     return Connectivity(jax.device_put(pre), jax.device_put(post), n_pre=n, n_post=n)
+
+
+def _blocks_within(name, keys, sizes, offsets, probabilities, capacity) -> Connectivity:
+    """:func:`stochastic_block` in ``capacity`` slots: each block pair's padded draw offset,
+    all merged by one sort (padding last), the total checked against the capacity."""
+    blocks, n = len(sizes), offsets[-1]
+    pres, posts, counts = [], [], []
+    for bi, bj in itertools.product(range(blocks), range(blocks)):
+        n_post = None if bi == bj else sizes[bj]
+        part = pairwise_bernoulli(keys[bi * blocks + bj], sizes[bi], n_post, p=float(probabilities[bi, bj]),
+                                  capacity=capacity)  # fmt: skip
+        kept = part.pre < sizes[bi]
+        pres.append(jnp.where(kept, part.pre + offsets[bi], n))
+        posts.append(jnp.where(kept, part.post + offsets[bj], n))
+        counts.append(jnp.sum(kept, dtype=jnp.int32))
+    pre, post = jnp.concatenate(pres), jnp.concatenate(posts)
+    valid = pre < n
+    pre, post = sort_valid_pairs(pre, post, valid, jnp.int32(n + 1) if packable(n + 1, n + 1) else None)
+    pre, post = padded_within(name, pre[:capacity], post[:capacity], sum(counts), True, n, n)
+    return Connectivity(pre, post, n_pre=n, n_post=n)
 
 
 # --- small-world ----------------------------------------------------------------------------
@@ -514,7 +543,7 @@ def regular(key: ArrayLike, n: int, k: int) -> Connectivity:
 # --- stochastic block model -------------------------------------------------------------------
 
 
-def stochastic_block(key: ArrayLike, sizes: Sequence[int], p: Any) -> Connectivity:
+def stochastic_block(key: ArrayLike, sizes: Sequence[int], p: Any, *, capacity: int | None = None) -> Connectivity:
     """The stochastic block model: pair ``(i, j)`` a synapse with probability ``p[bi][bj]``.
 
     Neurons are laid out block after block (block ``b`` holds ``sizes[b]`` neurons);
@@ -522,7 +551,7 @@ def stochastic_block(key: ArrayLike, sizes: Sequence[int], p: Any) -> Connectivi
     probability ``p[bi][bj]`` (no autapses). Each block pair is one
     :func:`pairwise_bernoulli` draw, offset and merged into ``(pre, post)`` order on the
     host; its count is Binomial and drawn eagerly, so the key must be concrete (not
-    under ``jit``/``vmap``).
+    under ``jit``/``vmap``), unless a static ``capacity`` is given.
 
     Modular, hierarchical and core–periphery networks are special cases, e.g. (``a``
     dense, ``b`` sparse)::
@@ -535,6 +564,11 @@ def stochastic_block(key: ArrayLike, sizes: Sequence[int], p: Any) -> Connectivi
       key: a concrete PRNG key.
       sizes: the neurons in each block (ints).
       p: a ``(blocks, blocks)`` nested sequence or array of probabilities in [0, 1].
+      capacity: a static length for the arrays, which makes the build work under ``jit``
+        and ``vmap`` (a traced key): every block pair drawn by
+        ``pairwise_bernoulli(capacity=capacity)`` on the device, merged by one sort, the
+        synapses then padding pairs ``(n, n)`` (see :func:`pairwise_bernoulli`); a total
+        above ``capacity`` raises. Memory while building: ``blocks² · capacity`` pairs.
 
     Returns:
       A :class:`Connectivity` over ``sum(sizes)`` neurons, sorted, distinct, no autapses.
@@ -570,6 +604,10 @@ def stochastic_block(key: ArrayLike, sizes: Sequence[int], p: Any) -> Connectivi
     key = _core.check_key(name, key)
     offsets = np.cumsum([0, *sizes]).tolist()
     keys = jax.random.split(key, blocks * blocks)
+    if capacity is not None:
+        capacity = check_size(name, "capacity", capacity, 1)
+        check_memory(name, blocks * blocks * capacity, "fixed_indegree")
+        return _blocks_within(name, keys, sizes, offsets, probabilities, capacity)
     pres, posts = [], []
     for bi, bj in itertools.product(range(blocks), range(blocks)):
         n_post = None if bi == bj else sizes[bj]
