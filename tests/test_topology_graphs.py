@@ -62,7 +62,7 @@ def _grid_brute_force(shape, neighborhood, periodic):
     return expected
 
 
-@pytest.mark.parametrize("shape", [(3, 4), (1, 5), (2, 3), (3, 2, 2), (5,)])
+@pytest.mark.parametrize("shape", [(3, 4), (1, 5), (2, 3), (3, 2, 2), (5,), (4, 3, 3)])  # periodic (1, 5): host
 @pytest.mark.parametrize("neighborhood", ["von_neumann", "moore"])
 @pytest.mark.parametrize("periodic", [False, True])
 def test_grid_is_the_brute_force_neighbour_set(shape, neighborhood, periodic):

@@ -144,8 +144,9 @@ def grid(shape: Sequence[int], neighborhood: str = "von_neumann", periodic: bool
     ``3**ndim - 1`` sites differing by at most one along every axis (the 8 around a
     site in 2-D). Without ``periodic``, neighbours past an edge are missing; with it the
     lattice wraps around (a torus), and along an axis of length 1 or 2 a neighbour
-    reached twice is one synapse, never an autapse. Deterministic; built on the host
-    with NumPy (``3**ndim`` offsets per site), then moved to the device.
+    reached twice is one synapse, never an autapse. Deterministic; computed on the device
+    (one program per shape: each site's neighbours by arithmetic on its coordinates), or
+    on the host with NumPy when a periodic axis is shorter than 3.
 
     Args:
       shape: the lattice's size along each axis (any number of axes).
@@ -178,6 +179,13 @@ def grid(shape: Sequence[int], neighborhood: str = "von_neumann", periodic: bool
     check_memory(name, check_count(name, n * len(offsets)), "distance_topology")
     if n == 0 or len(offsets) == 0:
         return empty(n, n)
+    if not periodic or min(shape) >= 3:  # no neighbour reached twice, none the site itself
+        spans = np.maximum(np.asarray(shape, np.int64)[None] - np.abs(offsets), 0)
+        count = n * len(offsets) if periodic else int(np.prod(spans, axis=1).sum())
+        if count == 0:
+            return empty(n, n)
+        pre, post = _grid_pairs(shape, tuple(map(tuple, offsets.tolist())), bool(periodic), check_count(name, count))
+        return Connectivity(pre, post, n_pre=n, n_post=n)
     sizes = np.array(shape, np.int64)
     coords = np.stack(np.unravel_index(np.arange(n, dtype=np.int64), shape), axis=1)  # (n, ndim)
     posts = []
@@ -213,6 +221,31 @@ def _blocks_within(name, keys, sizes, offsets, probabilities, capacity) -> Conne
     pre, post = sort_valid_pairs(pre, post, valid, jnp.int32(n + 1) if packable(n + 1, n + 1) else None)
     pre, post = padded_within(name, pre[:capacity], post[:capacity], sum(counts), True, n, n)
     return Connectivity(pre, post, n_pre=n, n_post=n)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _grid_pairs(shape, offsets, periodic, count):
+    """The lattice's ``count`` synapses on the device, when no neighbour is reached twice:
+    each site's neighbours by arithmetic on its coordinates, sorted within the site's row
+    (a missing neighbour is ``n``, sorted last), the missing ones dropped."""
+    n = math.prod(shape)
+    strides = [math.prod(shape[a + 1 :]) for a in range(len(shape))]
+    site = jnp.arange(n, dtype=jnp.int32)
+    coords = [(site // stride) % size for stride, size in zip(strides, shape, strict=True)]
+    posts = []
+    for offset in offsets:
+        inside, index = jnp.ones(n, bool), jnp.zeros(n, jnp.int32)
+        for coord, step, stride, size in zip(coords, offset, strides, shape, strict=True):
+            moved = coord + step
+            if not periodic:
+                inside = inside & (moved >= 0) & (moved < size)
+            index = index + jnp.remainder(moved, size) * stride
+        posts.append(jnp.where(inside, index, n))
+    post = jnp.sort(jnp.stack(posts, axis=1), axis=1).reshape(-1)
+    if periodic:  # every neighbour present
+        return jnp.repeat(site, len(offsets), total_repeat_length=count), post
+    (kept,) = jnp.nonzero(post < n, size=count)
+    return (kept // len(offsets)).astype(jnp.int32), post[kept]
 
 
 # --- small-world ----------------------------------------------------------------------------
