@@ -82,7 +82,8 @@ class Connectivity:
 
     @property
     def nnz(self) -> int:
-        """Number of synapses (padding not counted)."""
+        """Number of synapses (a sharded build's padding not counted; a ``capacity=`` build's
+        count is not static: this is then its capacity, and ``out_degree().sum()`` its count)."""
         return self.pre.shape[-1] if self.n_syn is None else self.n_syn
 
     def unpadded(self) -> Connectivity:
