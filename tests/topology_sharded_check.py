@@ -42,7 +42,7 @@ from jaxinit.topology._counts import (
     _skip_pairs_sharded,
     _skip_plan,
     _sparse_row_blocks,
-    sharded_degree_partners,
+    degree_partners_program,
 )
 from jaxinit.topology._random import _fixed_degree_sharded
 from jaxinit.topology._shard import blocks_program, packed_sort_program
@@ -293,7 +293,7 @@ def check_multapse_memory():
         sharding = NamedSharding(jax.make_mesh((count,), ("x",), devices=jax.devices()[:count]), PartitionSpec("x"))
         slice_bytes = 4 * -(-n * k // count)
         for by_post in (False, True):
-            compiled = sharded_degree_partners(n, n - 1, k, True, by_post, sharding).lower(KEY).compile()
+            compiled = degree_partners_program(n, n - 1, k, True, by_post, sharding).lower(KEY).compile()
             stats = compiled.memory_analysis()
             assert stats.output_size_in_bytes <= (1 if by_post else 2) * slice_bytes + 64, (count, by_post, stats)
             assert stats.temp_size_in_bytes <= 6 * slice_bytes, (count, by_post, stats)

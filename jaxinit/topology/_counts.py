@@ -166,7 +166,7 @@ def _degree_draw(key, n_choices, k, nnz, length, skip_diagonal):
 
 
 @functools.lru_cache(maxsize=16)
-def sharded_degree_partners(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding):
+def degree_partners_program(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding):
     """The program drawing what :func:`multapse_degree_pairs` draws, split over the devices of
     ``out_sharding`` in slices of ``n_rows · k`` slots (``program(key)``). Out-degrees
     (``by_post`` false) give the sorted ``(pre, post)`` slices: each device draws and sorts

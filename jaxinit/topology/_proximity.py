@@ -36,23 +36,17 @@ from jaxinit.topology._spatial import spatial_inputs, split_callable
 def _inputs(name: str, pre_positions: Any, post_positions: Any, box: Any, traced_ok: bool = False):
     """Checked plain positions (device and float64 host copies, ``None`` for traced ones
     where ``traced_ok``), box and unit."""
-    traced = [
-        value is not None and any(_core.is_traced(x) for x in jax.tree_util.tree_leaves(value))
-        for value in (pre_positions, post_positions, box)
-    ]
-    if traced_ok:  # under jit even a constant box or positions may come out of spatial_inputs traced
-        pre_pos, post_pos, box_, unit = spatial_inputs(name, pre_positions, post_positions, box)
-        if any(traced) or any(_core.is_traced(x) for x in (pre_pos, post_pos, box_)):
-            _check_dim(name, pre_pos, post_pos)
-            return pre_pos, post_pos, box_, unit, None, None, None
-    for param, is_traced in zip(("pre_positions", "post_positions", "box"), traced, strict=True):
-        if is_traced:
+    for param, value in (("pre_positions", pre_positions), ("post_positions", post_positions), ("box", box)):
+        if not traced_ok and value is not None and any(_core.is_traced(x) for x in jax.tree_util.tree_leaves(value)):
             raise TypeError(
                 f"{name}: {param} must be concrete, not traced: the spatial cells are laid out on the host before "
                 "the pairs are drawn; call it outside jit/vmap and pass the Connectivity in"
             )
     pre_pos, post_pos, box, unit = spatial_inputs(name, pre_positions, post_positions, box)
     _check_dim(name, pre_pos, post_pos)
+    # under jit even constant positions or box come out of spatial_inputs traced: no host copies
+    if traced_ok and any(_core.is_traced(x) for x in (pre_pos, post_pos, box)):
+        return pre_pos, post_pos, box, unit, None, None, None
     host_pre = np.asarray(pre_pos, np.float64)
     host_post = host_pre if post_positions is None else np.asarray(post_pos, np.float64)
     for param, host in (("pre_positions", host_pre), ("post_positions", host_post)):

@@ -15,11 +15,11 @@ from jaxinit import _core
 from jaxinit.topology._checks import check_concrete, check_count, check_size
 from jaxinit.topology._connectivity import Connectivity, empty
 from jaxinit.topology._counts import (
+    degree_partners_program,
     multapse_degree_pairs,
     multapse_pairs,
     row_blocks,
     row_starts,
-    sharded_degree_partners,
     sharded_multapse_pairs,
     subset_pairs,
 )
@@ -205,7 +205,7 @@ def _fixed_degree(name, key, n_pre, n_post, k, allow_autapse, block_size, by_pos
     if multapses and packable(n_pre, n_post + 1):  # one size-generic draw, sorted as one packed key
         if out_sharding is not None:  # each device draws the rows of its slice
             check_memory(name, capacity_for(slice_length(nnz, out_sharding)), "fixed_outdegree")
-            drawn = sharded_degree_partners(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding)(key)
+            drawn = degree_partners_program(n_rows, n_choices, k, skip_diagonal, by_post, out_sharding)(key)
             drawn = tuple(jax.device_put(x, out_sharding) for x in drawn)
             pre, post = sharded_to_pre_major(drawn[0], nnz, n_pre, n_post, k, out_sharding) if by_post else drawn
             return Connectivity(pre, post, n_pre=n_pre, n_post=n_post, n_syn=nnz)
